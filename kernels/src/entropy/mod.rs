@@ -1,0 +1,1 @@
+//! Spherical Kozachenko–Leonenko entropy estimator (SPEC §6).

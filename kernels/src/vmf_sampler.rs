@@ -1,0 +1,1 @@
+//! Von Mises–Fisher sampling (Wood 1994).
