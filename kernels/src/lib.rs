@@ -2,7 +2,16 @@
 //!
 //! Modules:
 //! * [`entropy`]: the spherical Kozachenko–Leonenko entropy estimator (SPEC §6, §16.1–2, §16.9).
+//! * [`rng`]: Philox4x32-10, Box–Muller normals and seed derivation shared with CUDA.
 //! * [`vmf_sampler`]: exact von Mises–Fisher sampling (Wood's algorithm), an oracle for the estimator.
 
 pub mod entropy;
+pub mod error;
+pub mod isotropic;
+pub mod observer;
+pub mod rng;
+pub mod summary;
 pub mod vmf_sampler;
+
+pub use error::KernelError;
+pub use summary::{PointStatus, PointSummary};

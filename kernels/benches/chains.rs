@@ -1,0 +1,161 @@
+//! Chain throughput against the NumPy reference (`scripts/bench_reference/chains_numpy.py`, run by
+//! this benchmark in the same invocation), printed as ratios. Targets (issue 2): the paper's
+//! 17×17, d = 3, 2·10⁶-iteration fixed-LR grid with entropy in under 10 s on 2 cores; coordinate
+//! updates per second at d = 100 and 1000 (64 chains) at least 20× NumPy.
+//!
+//! `cargo bench -p sweep-kernels --bench chains [-- --quick]`; `--quick` shortens every run.
+
+use std::process::Command;
+use std::time::Instant;
+
+use sweep_kernels::entropy::EstimatorMode;
+use sweep_kernels::isotropic::{
+    ChainPoint, EntropySchedule, IsotropicBatch, IsotropicModel, Schedule, run_isotropic,
+};
+use sweep_kernels::observer::NoObserver;
+use sweep_kernels::rng::point_seed;
+use sweep_theory::Protocol;
+
+fn geomspace(a: f64, b: f64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| a * (b / a).powf(i as f64 / (n - 1) as f64))
+        .collect()
+}
+
+fn batch(
+    dim: usize,
+    points: Vec<(f64, f64)>,
+    iterations: u64,
+    entropy: Option<EntropySchedule>,
+) -> IsotropicBatch {
+    IsotropicBatch {
+        model: IsotropicModel {
+            dim,
+            sigma2: 1.0,
+            target_seed: 44,
+        },
+        protocol: Protocol::FixedLr,
+        init_radius: 1.0,
+        sweep_seed: 42,
+        schedule: Schedule {
+            iterations,
+            log_every: iterations,
+            average_last: iterations / 8,
+        },
+        entropy,
+        points: points
+            .into_iter()
+            .enumerate()
+            .map(|(i, (first, second))| ChainPoint {
+                point: i as u32,
+                replica: 0,
+                seed: point_seed(42, i as u32, 0),
+                first,
+                second,
+            })
+            .collect(),
+    }
+}
+
+fn numpy_reference(quick: bool) -> Option<serde_json::Value> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/bench_reference/chains_numpy.py"
+    );
+    let out = Command::new("python3")
+        .arg(script)
+        .args(if quick {
+            ["--seconds", "0.5", "--grid-steps", "2000"]
+        } else {
+            ["--seconds", "2", "--grid-steps", "20000"]
+        })
+        .env_remove("OPENBLAS_CORETYPE")
+        .env_remove("OPENBLAS_L2_SIZE")
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "NumPy reference failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let numpy = numpy_reference(quick);
+    if numpy.is_none() {
+        println!("NumPy baseline missing (run `pip install numpy`): printing our timings only");
+    }
+    let threads = rayon::current_num_threads();
+    println!(
+        "chains benchmark, {threads} threads{}",
+        if quick { " (quick)" } else { "" }
+    );
+
+    // 1. The paper's grid, entropy included.
+    let iterations: u64 = if quick { 200_000 } else { 2_000_000 };
+    let lr = geomspace(1e-3, 1e-1, 17);
+    let pts: Vec<(f64, f64)> = lr
+        .iter()
+        .flat_map(|&a| lr.iter().map(move |&b| (a, b)))
+        .collect();
+    // Quick runs estimate 4x as often per iteration, so their extrapolation overstates entropy cost.
+    let log_every = if quick { 10_000 } else { 40_000 };
+    let entropy = EntropySchedule {
+        queue: 1000,
+        every: 50,
+        log_every,
+        average_last: 10,
+        mode: EstimatorMode::Reflected,
+    };
+    let mut b = batch(3, pts, iterations, Some(entropy));
+    b.schedule.log_every = 50;
+    let clock = Instant::now();
+    let out = run_isotropic(&b, &NoObserver).expect("paper grid runs");
+    let ours = clock.elapsed().as_secs_f64();
+    let full = ours * 2_000_000.0 / iterations as f64;
+    let done = out.iter().filter(|p| p.status.as_str() == "done").count();
+    print!(
+        "paper grid 17x17 d=3 {iterations} its (entropy every 40000, queue 1000/50): {ours:.2} s"
+    );
+    println!(" -> {full:.2} s for 2e6 its (target < 10 s); {done}/289 done");
+    if let Some(g) = numpy
+        .as_ref()
+        .and_then(|n| n["paper_grid"]["seconds_per_step"].as_f64())
+    {
+        let numpy_full = g * 2_000_000.0;
+        println!(
+            "  NumPy chains only, extrapolated: {numpy_full:.1} s; ratio NumPy/ours = {:.1}x",
+            numpy_full / full
+        );
+    }
+
+    // 2. Coordinate updates per second, 64 fixed-LR chains.
+    for dim in [100usize, 1000] {
+        let steps: u64 = (if quick { 2e7 } else { 2e8 } / (64.0 * dim as f64)) as u64;
+        let pts: Vec<(f64, f64)> = geomspace(1e-3, 1e-1, 64)
+            .into_iter()
+            .map(|a| (a, 1e-2))
+            .collect();
+        let b = batch(dim, pts, steps, None);
+        let clock = Instant::now();
+        run_isotropic(&b, &NoObserver).expect("chains run");
+        let secs = clock.elapsed().as_secs_f64();
+        let rate = steps as f64 * 64.0 * dim as f64 / secs;
+        print!("d={dim:5} 64 chains {steps} steps: {rate:.3e} coordinate updates/s");
+        let reference = numpy.as_ref().and_then(|n| {
+            n["results"]
+                .as_array()?
+                .iter()
+                .find(|r| r["dim"].as_u64() == Some(dim as u64))?["updates_per_second"]
+                .as_f64()
+        });
+        match reference {
+            Some(r) => println!("; NumPy {r:.3e}; ratio {:.1}x (target >= 20x)", rate / r),
+            None => println!(),
+        }
+    }
+}

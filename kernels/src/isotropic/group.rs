@@ -1,0 +1,389 @@
+//! A group of [`LANES`] isotropic-noise chains advanced together (SPEC §2, §5.1).
+//!
+//! Chains are laid out for the vector units: coordinate `k` of lane `i` lives at `w[k·LANES + i]`,
+//! so every arithmetic line below is one vector operation across eight chains, whatever `d` is.
+//! One step is two passes over the coordinates: draw the noise and its dot product with `w`, then
+//! update. With `c = (⟨w*,w⟩ − σ⟨ε,w⟩)/‖w‖²` the stochastic gradient is
+//! `g = (σε − w* + c·w)/‖w‖` (gradient of `1 − ⟨w*, w/‖w‖⟩` plus the projected, scaled noise), so
+//! `w' = (1 − ηλ − ηc/‖w‖)·w − (η/‖w‖)·(σε − w*)`. On the fixed sphere the projection is kept as a
+//! per-lane scale (`true w = scale·stored w`), so it costs no extra pass; the stored vector is then
+//! exactly the pre-projection iterate w̃ whose norm `wd_eff` needs.
+//!
+//! No fused multiply-add is used, so every code path (AVX-512, AVX2, scalar) gives the same bits.
+
+use sweep_theory::Protocol;
+
+use crate::rng::{Stream, counter, normals_lanes, philox_lanes};
+
+/// Chains per group: one 512-bit vector of f64.
+pub const LANES: usize = 8;
+
+/// Where a group's Gaussian draws come from: four normals per lane for each block of four
+/// coordinates of each iteration.
+pub trait NoiseSource {
+    /// Normals `out[j][i]` for coordinate `4·block + j` of lane `i` at iteration `iteration`.
+    fn block(&mut self, iteration: u64, block: u32) -> [[f64; LANES]; 4];
+}
+
+/// The production noise: Philox4x32-10 keyed by each lane's point seed, counter
+/// `[block, iteration, StepNoise]`, Box–Muller (see [`crate::rng`]).
+#[derive(Clone, Debug)]
+pub struct PhiloxNoise {
+    key: [[u32; LANES]; 2],
+}
+
+impl PhiloxNoise {
+    /// Noise for lanes with these point seeds.
+    pub fn new(seeds: [u64; LANES]) -> Self {
+        let mut key = [[0u32; LANES]; 2];
+        for (i, s) in seeds.iter().enumerate() {
+            key[0][i] = *s as u32;
+            key[1][i] = (*s >> 32) as u32;
+        }
+        Self { key }
+    }
+}
+
+impl NoiseSource for PhiloxNoise {
+    #[inline(always)]
+    fn block(&mut self, iteration: u64, block: u32) -> [[f64; LANES]; 4] {
+        let c = counter(block, iteration, Stream::StepNoise);
+        normals_lanes(philox_lanes(
+            [[c[0]; LANES], [c[1]; LANES], [c[2]; LANES], [c[3]; LANES]],
+            self.key,
+        ))
+    }
+}
+
+/// One lane's hyperparameters: `first` is η (fixed LR) or η_eff; `second` is λ or the radius r.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LaneHyper {
+    /// Learning rate (fixed LR) or effective learning rate (fixed ELR, fixed sphere).
+    pub first: f64,
+    /// Weight decay (fixed LR, fixed ELR) or radius (fixed sphere).
+    pub second: f64,
+}
+
+/// Per-lane sums over the stationary window, updated by [`ChainGroup::advance_accumulating`].
+#[derive(Clone, Debug, Default)]
+pub struct LaneSums {
+    /// Steps summed.
+    pub count: u64,
+    /// Σ loss `1 − ⟨w*, w̄⟩`.
+    pub loss: [f64; LANES],
+    /// Σ ‖w‖.
+    pub radius: [f64; LANES],
+    /// Σ ‖w‖².
+    pub radius_sq: [f64; LANES],
+    /// Σ ‖P_w̄ w*‖² (the squared full gradient on the unit sphere).
+    pub grad_sq: [f64; LANES],
+    /// Σ σ²‖P_w̄ ε‖² (the trace of the noise covariance on the unit sphere).
+    pub noise_trace: [f64; LANES],
+    /// Σ ‖w̃‖ (fixed sphere: the pre-projection norm).
+    pub pre_norm: [f64; LANES],
+    /// Σ ‖w̃‖² (fixed sphere).
+    pub pre_norm_sq: [f64; LANES],
+}
+
+/// Eight chains of one protocol, dimension and noise level.
+#[derive(Clone, Debug)]
+pub struct ChainGroup {
+    dim: usize,
+    protocol: Protocol,
+    sigma: f64,
+    target: Vec<f64>,
+    w: Vec<f64>,
+    eps: Vec<f64>,
+    scale: [f64; LANES],
+    rho2: [f64; LANES],
+    dot_target: [f64; LANES],
+    pre_norm_sq: [f64; LANES],
+    noise_trace: [f64; LANES],
+    hyper: [LaneHyper; LANES],
+}
+
+impl ChainGroup {
+    /// A group whose lane `i` starts at `start[i]` (length `dim`) with hyperparameters `hyper[i]`.
+    /// `target` is the unit vector w*. Lengths are the caller's invariant (checked in debug).
+    pub fn new(
+        protocol: Protocol,
+        sigma: f64,
+        target: &[f64],
+        start: [&[f64]; LANES],
+        hyper: [LaneHyper; LANES],
+    ) -> Self {
+        let dim = target.len();
+        let mut w = vec![0.0; dim * LANES];
+        for (i, s) in start.iter().enumerate() {
+            debug_assert_eq!(s.len(), dim);
+            for (k, x) in s.iter().enumerate() {
+                w[k * LANES + i] = *x;
+            }
+        }
+        let mut group = Self {
+            dim,
+            protocol,
+            sigma,
+            target: target.to_vec(),
+            w,
+            eps: vec![0.0; dim * LANES],
+            scale: [1.0; LANES],
+            rho2: [0.0; LANES],
+            dot_target: [0.0; LANES],
+            pre_norm_sq: [0.0; LANES],
+            noise_trace: [0.0; LANES],
+            hyper,
+        };
+        let (mut n2, mut dt) = ([0.0; LANES], [0.0; LANES]);
+        for k in 0..dim {
+            for i in 0..LANES {
+                let x = group.w[k * LANES + i];
+                n2[i] += x * x;
+                dt[i] += group.target[k] * x;
+            }
+        }
+        group.rho2 = n2;
+        group.dot_target = dt;
+        group.pre_norm_sq = n2;
+        group
+    }
+
+    /// Dimension d.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// ‖w‖² of each lane.
+    pub fn radius_sq(&self) -> [f64; LANES] {
+        self.rho2
+    }
+
+    /// The loss `1 − ⟨w*, w/‖w‖⟩` of each lane.
+    pub fn loss(&self) -> [f64; LANES] {
+        std::array::from_fn(|i| 1.0 - self.dot_target[i] / self.rho2[i].sqrt())
+    }
+
+    /// ‖P_w̄ w*‖² = 1 − ⟨w*, w̄⟩² of each lane: the squared full gradient on the unit sphere.
+    pub fn grad_sq(&self) -> [f64; LANES] {
+        std::array::from_fn(|i| {
+            let c = self.dot_target[i] / self.rho2[i].sqrt();
+            1.0 - c * c
+        })
+    }
+
+    /// ‖w̃‖² of the last step's pre-projection iterate (fixed sphere; ‖w‖² otherwise).
+    pub fn pre_norm_sq(&self) -> [f64; LANES] {
+        self.pre_norm_sq
+    }
+
+    /// σ²‖P_w̄ ε‖² of the last step's noise, before scaling by 1/‖w‖.
+    pub fn noise_trace(&self) -> [f64; LANES] {
+        self.noise_trace
+    }
+
+    /// Lanes whose state is no longer a finite, non-zero vector.
+    pub fn diverged(&self) -> [bool; LANES] {
+        std::array::from_fn(|i| {
+            !(self.rho2[i].is_finite() && self.rho2[i] > 0.0 && self.dot_target[i].is_finite())
+        })
+    }
+
+    /// Writes lane `lane`'s unit direction w̄ into `out` (length d) and returns ‖w‖.
+    pub fn direction(&self, lane: usize, out: &mut [f64]) -> f64 {
+        let rho = self.rho2[lane].sqrt();
+        let f = self.scale[lane] / rho;
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = self.w[k * LANES + lane] * f;
+        }
+        rho
+    }
+
+    /// Lane `lane`'s weights w (true, post-projection).
+    pub fn weights(&self, lane: usize) -> Vec<f64> {
+        (0..self.dim)
+            .map(|k| self.w[k * LANES + lane] * self.scale[lane])
+            .collect()
+    }
+
+    /// Advances `steps` iterations, numbered `first_iteration ..`, without accumulating.
+    pub fn advance<N: NoiseSource>(&mut self, first_iteration: u64, steps: u64, noise: &mut N) {
+        dispatch(self, first_iteration, steps, noise, None);
+    }
+
+    /// Advances `steps` iterations and adds each new state's observables to `sums`.
+    pub fn advance_accumulating<N: NoiseSource>(
+        &mut self,
+        first_iteration: u64,
+        steps: u64,
+        noise: &mut N,
+        sums: &mut LaneSums,
+    ) {
+        dispatch(self, first_iteration, steps, noise, Some(sums));
+    }
+
+    /// One step at iteration `iteration`, the whole arithmetic of the model.
+    #[inline(always)]
+    fn step<N: NoiseSource>(&mut self, iteration: u64, noise: &mut N) {
+        let dim = self.dim;
+        let sigma = self.sigma;
+        let mut ew = [0.0; LANES];
+        let mut ee = [0.0; LANES];
+        let blocks = dim.div_ceil(4);
+        for b in 0..blocks {
+            let z = noise.block(iteration, b as u32);
+            for (j, zj) in z.iter().enumerate() {
+                let k = 4 * b + j;
+                if k >= dim {
+                    break;
+                }
+                let wk = &self.w[k * LANES..(k + 1) * LANES];
+                let ek = &mut self.eps[k * LANES..(k + 1) * LANES];
+                ek.copy_from_slice(zj);
+                for i in 0..LANES {
+                    ew[i] += zj[i] * wk[i];
+                    ee[i] += zj[i] * zj[i];
+                }
+            }
+        }
+        let mut alpha = [0.0; LANES];
+        let mut beta = [0.0; LANES];
+        for i in 0..LANES {
+            let rho2 = self.rho2[i];
+            let inv = 1.0 / rho2.sqrt();
+            let ew_true = self.scale[i] * ew[i];
+            let c = (self.dot_target[i] - sigma * ew_true) / rho2;
+            let h = self.hyper[i];
+            let (eta, wd) = match self.protocol {
+                Protocol::FixedLr => (h.first, h.second),
+                Protocol::FixedElr => (h.first * rho2, h.second),
+                Protocol::FixedSphere => (h.first * h.second * h.second, 0.0),
+            };
+            alpha[i] = self.scale[i] * (1.0 - eta * wd - eta * c * inv);
+            beta[i] = -eta * inv;
+            self.noise_trace[i] = sigma * sigma * (ee[i] - ew_true * ew_true / rho2);
+        }
+        let mut n2 = [0.0; LANES];
+        let mut dt = [0.0; LANES];
+        for k in 0..dim {
+            let tk = self.target[k];
+            let wk = &mut self.w[k * LANES..(k + 1) * LANES];
+            let ek = &self.eps[k * LANES..(k + 1) * LANES];
+            for i in 0..LANES {
+                let x = alpha[i] * wk[i] + beta[i] * (sigma * ek[i] - tk);
+                wk[i] = x;
+                n2[i] += x * x;
+                dt[i] += tk * x;
+            }
+        }
+        self.pre_norm_sq = n2;
+        if self.protocol == Protocol::FixedSphere {
+            for i in 0..LANES {
+                let r = self.hyper[i].second;
+                let s = r / n2[i].sqrt();
+                self.scale[i] = s;
+                self.rho2[i] = r * r;
+                self.dot_target[i] = s * dt[i];
+            }
+        } else {
+            self.rho2 = n2;
+            self.dot_target = dt;
+        }
+    }
+
+    #[inline(always)]
+    fn accumulate(&self, sums: &mut LaneSums) {
+        sums.count += 1;
+        for i in 0..LANES {
+            let rho2 = self.rho2[i];
+            let rho = rho2.sqrt();
+            let c = self.dot_target[i] / rho;
+            let pre = self.pre_norm_sq[i];
+            sums.loss[i] += 1.0 - c;
+            sums.radius[i] += rho;
+            sums.radius_sq[i] += rho2;
+            sums.grad_sq[i] += 1.0 - c * c;
+            sums.noise_trace[i] += self.noise_trace[i];
+            sums.pre_norm[i] += pre.sqrt();
+            sums.pre_norm_sq[i] += pre;
+        }
+    }
+}
+
+/// The inner loop, inlined into each instruction-set variant below.
+#[inline(always)]
+fn advance_inline<N: NoiseSource>(
+    group: &mut ChainGroup,
+    first_iteration: u64,
+    steps: u64,
+    noise: &mut N,
+    mut sums: Option<&mut LaneSums>,
+) {
+    for t in first_iteration..first_iteration + steps {
+        group.step(t, noise);
+        if let Some(s) = sums.as_deref_mut() {
+            group.accumulate(s);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+fn advance_avx512<N: NoiseSource>(
+    group: &mut ChainGroup,
+    first_iteration: u64,
+    steps: u64,
+    noise: &mut N,
+    sums: Option<&mut LaneSums>,
+) {
+    advance_inline(group, first_iteration, steps, noise, sums);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn advance_avx2<N: NoiseSource>(
+    group: &mut ChainGroup,
+    first_iteration: u64,
+    steps: u64,
+    noise: &mut N,
+    sums: Option<&mut LaneSums>,
+) {
+    advance_inline(group, first_iteration, steps, noise, sums);
+}
+
+/// Picks the widest vector unit this CPU has; all variants compute the same bits.
+fn dispatch<N: NoiseSource>(
+    group: &mut ChainGroup,
+    first_iteration: u64,
+    steps: u64,
+    noise: &mut N,
+    sums: Option<&mut LaneSums>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("avx512vl")
+        {
+            // SAFETY: the CPU supports every feature `advance_avx512` was compiled for.
+            unsafe { advance_avx512(group, first_iteration, steps, noise, sums) };
+            return;
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, the only feature `advance_avx2` enables.
+            unsafe { advance_avx2(group, first_iteration, steps, noise, sums) };
+            return;
+        }
+    }
+    advance_inline(group, first_iteration, steps, noise, sums);
+}
+
+/// The portable path, for tests that compare it with the vector paths.
+#[doc(hidden)]
+pub fn advance_portable<N: NoiseSource>(
+    group: &mut ChainGroup,
+    first_iteration: u64,
+    steps: u64,
+    noise: &mut N,
+) {
+    advance_inline(group, first_iteration, steps, noise, None);
+}

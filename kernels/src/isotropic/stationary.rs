@@ -1,0 +1,214 @@
+//! The stationary window (the last `average_last` iterations) split into batches for standard
+//! errors by batch means, and the reduction of a lane's sums into a [`PointSummary`].
+
+use std::collections::VecDeque;
+
+use sweep_theory::Protocol;
+
+use super::config::{ChainPoint, IsotropicBatch};
+use super::group::LaneSums;
+use crate::summary::{PointStatus, PointSummary};
+
+/// Batch-means batches per window (fewer when the window is shorter).
+const WINDOW_BATCHES: u64 = 20;
+
+/// The stationary window `(start, end]` of a run, cut into equal batches.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    start: u64,
+    len: u64,
+    batches: u64,
+}
+
+impl Window {
+    /// The last `average_last` of `iterations` iterations.
+    pub fn new(iterations: u64, average_last: u64) -> Self {
+        let len = average_last.min(iterations).max(1);
+        Self {
+            start: iterations - len,
+            len,
+            batches: WINDOW_BATCHES.min(len),
+        }
+    }
+
+    /// Number of batches.
+    pub fn batches(&self) -> usize {
+        self.batches as usize
+    }
+
+    /// The batch that the state after iteration `t` belongs to, `None` before the window.
+    pub fn batch_of(&self, t: u64) -> Option<usize> {
+        (t > self.start).then(|| (((t - self.start - 1) * self.batches) / self.len) as usize)
+    }
+
+    /// The first batch boundary (window start included) strictly after `t`.
+    pub fn next_boundary(&self, t: u64) -> Option<u64> {
+        (0..=self.batches)
+            .map(|j| self.start + (j * self.len).div_ceil(self.batches))
+            .find(|b| *b > t)
+    }
+}
+
+/// Mean of per-batch means and its standard error.
+fn mean_sem(values: impl Iterator<Item = (f64, u64)>) -> (f64, f64) {
+    let means: Vec<(f64, u64)> = values.filter(|(_, n)| *n > 0).collect();
+    let total: u64 = means.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = means.iter().map(|(s, _)| s).sum::<f64>() / total as f64;
+    let k = means.len() as f64;
+    if means.len() < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = means
+        .iter()
+        .map(|(s, n)| (s / *n as f64 - mean).powi(2))
+        .sum::<f64>()
+        / (k - 1.0);
+    (mean, (var / k).sqrt())
+}
+
+/// Mean and standard error of the retained entropy estimates.
+fn estimates_mean_sem(est: &VecDeque<f64>) -> (f64, f64) {
+    let n = est.len() as f64;
+    if est.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = est.iter().sum::<f64>() / n;
+    if est.len() < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = est.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// Reduces lane `lane` of the per-batch `sums` into its summary.
+#[allow(clippy::too_many_arguments)]
+pub fn summarise(
+    batch: &IsotropicBatch,
+    lane: usize,
+    sums: &[LaneSums],
+    _window: &Window,
+    point: ChainPoint,
+    estimates: &VecDeque<f64>,
+    status: PointStatus,
+    iterations: u64,
+    wall_seconds: f64,
+) -> PointSummary {
+    let d = batch.model.dim as f64;
+    let sigma2 = batch.model.sigma2;
+    let of =
+        |f: fn(&LaneSums) -> &[f64; 8]| mean_sem(sums.iter().map(move |s| (f(s)[lane], s.count)));
+    let (loss_mean, loss_sem) = of(|s| &s.loss);
+    let (radius_mean, radius_sem) = of(|s| &s.radius);
+    let (radius_sq_mean, _) = of(|s| &s.radius_sq);
+    let (full_grad_sq, _) = of(|s| &s.grad_sq);
+    let (trace_sigma, _) = of(|s| &s.noise_trace);
+    let (pre_norm, _) = of(|s| &s.pre_norm);
+    let (pre_norm_sq, pre_norm_sq_sem) = of(|s| &s.pre_norm_sq);
+    let (entropy_unit, entropy_unit_sem) = estimates_mean_sem(estimates);
+    let (first, second) = (point.first, point.second);
+    let (temperature, wd_eff, wd_eff_sem, wd_eff_linear, pressure, volume) = match batch.protocol {
+        Protocol::FixedSphere => {
+            let (r, eta) = (second, first * second * second);
+            let wd_eff = (pre_norm_sq - r * r) / (2.0 * eta * r * r);
+            let sem = pre_norm_sq_sem / (2.0 * eta * r * r);
+            let linear = (pre_norm - r) / (eta * r);
+            (
+                first * sigma2 / 2.0,
+                wd_eff,
+                sem,
+                linear,
+                wd_eff,
+                r * r / 2.0,
+            )
+        }
+        Protocol::FixedElr => (
+            first * sigma2 / 2.0,
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            second,
+            radius_mean * radius_mean / 2.0,
+        ),
+        Protocol::FixedLr => (
+            (first * second * sigma2 / (2.0 * (d - 1.0))).sqrt(),
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+            second,
+            radius_mean * radius_mean / 2.0,
+        ),
+    };
+    let ok = status == PointStatus::Done;
+    let keep = |x: f64| if ok { x } else { f64::NAN };
+    PointSummary {
+        point: point.point,
+        replica: point.replica,
+        seed: point.seed,
+        iterations,
+        loss_mean: keep(loss_mean),
+        loss_sem: keep(loss_sem),
+        radius_mean: keep(radius_mean),
+        radius_sem: keep(radius_sem),
+        radius_sq_mean: keep(radius_sq_mean),
+        entropy_unit: keep(entropy_unit),
+        entropy_unit_sem: keep(entropy_unit_sem),
+        entropy_estimates: estimates.len() as u32,
+        entropy: keep(entropy_unit + (d - 1.0) * radius_mean.ln()),
+        sigma2,
+        trace_sigma: keep(trace_sigma),
+        full_grad_sq: keep(full_grad_sq),
+        temperature,
+        pressure: if batch.protocol == Protocol::FixedSphere {
+            keep(pressure)
+        } else {
+            pressure
+        },
+        volume: if batch.protocol == Protocol::FixedSphere {
+            volume
+        } else {
+            keep(volume)
+        },
+        wd_eff: keep(wd_eff),
+        wd_eff_sem: keep(wd_eff_sem),
+        wd_eff_linear: keep(wd_eff_linear),
+        status,
+        wall_seconds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Window;
+
+    #[test]
+    fn window_batches_tile_the_window() {
+        for (iters, avg) in [
+            (100, 100),
+            (1000, 37),
+            (50, 3),
+            (7, 1),
+            (2_000_000, 250_000),
+        ] {
+            let w = Window::new(iters, avg);
+            let mut counts = vec![0u64; w.batches()];
+            let mut t = 0;
+            while t < iters {
+                let next = w.next_boundary(t).unwrap_or(iters).min(iters);
+                let b = w.batch_of(t + 1);
+                for s in t + 1..=next {
+                    assert_eq!(w.batch_of(s), b, "iters {iters} avg {avg} step {s}");
+                    if let Some(b) = b {
+                        counts[b] += 1;
+                    }
+                }
+                t = next;
+            }
+            assert_eq!(counts.iter().sum::<u64>(), avg);
+            let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+            assert!(hi - lo <= 1, "{counts:?}");
+        }
+    }
+}
