@@ -115,11 +115,15 @@ pub fn sample_vmf(
             for t in tangent.iter_mut() {
                 *t = checked_normal(normal)?;
             }
-            let along: f64 = tangent.iter().zip(&mu).map(|(t, m)| t * m).sum();
-            tangent
-                .iter_mut()
-                .zip(&mu)
-                .for_each(|(t, m)| *t -= along * m);
+            // Project twice ("twice is enough"): one pass leaves a component along μ of relative
+            // size ε·‖g‖/‖t‖, large when the Gaussian g is nearly parallel to μ.
+            for _ in 0..2 {
+                let along: f64 = tangent.iter().zip(&mu).map(|(t, m)| t * m).sum();
+                tangent
+                    .iter_mut()
+                    .zip(&mu)
+                    .for_each(|(t, m)| *t -= along * m);
+            }
             let tn = tangent.iter().map(|t| t * t).sum::<f64>().sqrt();
             if tn > 0.0 {
                 break tn;

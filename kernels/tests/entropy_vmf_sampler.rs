@@ -28,13 +28,9 @@ fn assert_mean(xs: &[f64], want: f64, what: &str) {
 
 fn draw(_d: usize, kappa: f64, n: usize, mu: &[f64], seed: u64) -> Vec<f64> {
     let rng = std::cell::RefCell::new(Rng::new(seed));
-    sample_vmf(
-        mu,
-        kappa,
-        n,
-        &mut || rng.borrow_mut().normal(),
-        &mut || rng.borrow_mut().uniform(),
-    )
+    sample_vmf(mu, kappa, n, &mut || rng.borrow_mut().normal(), &mut || {
+        rng.borrow_mut().uniform()
+    })
     .expect("sample")
 }
 
@@ -81,7 +77,14 @@ fn mean_cosine_matches_closed_form_in_three_dimensions() {
 #[test]
 fn mean_cosine_and_tangent_isotropy_match_theory() {
     let mut rng = Rng::new(7);
-    for &(d, kappa) in &[(2, 3.0), (5, 1.0), (10, 25.0), (50, 300.0), (1000, 1e5), (200, 1e8)] {
+    for &(d, kappa) in &[
+        (2, 3.0),
+        (5, 1.0),
+        (10, 25.0),
+        (50, 300.0),
+        (1000, 1e5),
+        (200, 1e8),
+    ] {
         let mu = rng.unit_vector(d);
         let n = 8000;
         let u = draw(d, kappa, n, &mu, 1000 + d as u64);
@@ -89,7 +92,11 @@ fn mean_cosine_and_tangent_isotropy_match_theory() {
         let cos: Vec<f64> = u.chunks_exact(d).map(|r| dot(r, &mu)).collect();
         assert_mean(&cos, stats.mean_cos, &format!("d={d} κ={kappa} cos"));
         for row in u.chunks_exact(d) {
-            assert!((dot(row, row) - 1.0).abs() < 1e-12, "unit rows d={d}: {}", dot(row, row) - 1.0);
+            assert!(
+                (dot(row, row) - 1.0).abs() < 1e-12,
+                "unit rows d={d}: {}",
+                dot(row, row) - 1.0
+            );
         }
         if d < 3 {
             continue;

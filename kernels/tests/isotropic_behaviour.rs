@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use sweep_kernels::entropy::EstimatorMode;
 use sweep_kernels::isotropic::group::advance_portable;
 use sweep_kernels::isotropic::{
-    ChainGroup, ChainPoint, EntropySchedule, IsotropicBatch, IsotropicModel, LANES, LaneHyper, PhiloxNoise, Schedule,
-    run_isotropic,
+    ChainGroup, ChainPoint, EntropySchedule, IsotropicBatch, IsotropicModel, LANES, LaneHyper,
+    PhiloxNoise, Schedule, run_isotropic,
 };
 use sweep_kernels::observer::{BatchObserver, NoObserver, Progress, SeriesRow};
 use sweep_kernels::rng::{Stream, point_seed, unit_vector};
@@ -18,12 +18,26 @@ use sweep_theory::Protocol;
 
 fn batch(protocol: Protocol, dim: usize, points: &[(f64, f64)]) -> IsotropicBatch {
     IsotropicBatch {
-        model: IsotropicModel { dim, sigma2: 1.0, target_seed: 44 },
+        model: IsotropicModel {
+            dim,
+            sigma2: 1.0,
+            target_seed: 44,
+        },
         protocol,
         init_radius: 1.0,
         sweep_seed: 42,
-        schedule: Schedule { iterations: 20_000, log_every: 1_000, average_last: 10_000 },
-        entropy: Some(EntropySchedule { queue: 100, every: 50, log_every: 2_000, average_last: 5, mode: EstimatorMode::Reflected }),
+        schedule: Schedule {
+            iterations: 20_000,
+            log_every: 1_000,
+            average_last: 10_000,
+        },
+        entropy: Some(EntropySchedule {
+            queue: 100,
+            every: 50,
+            log_every: 2_000,
+            average_last: 5,
+            mode: EstimatorMode::Reflected,
+        }),
         points: points
             .iter()
             .enumerate()
@@ -39,27 +53,49 @@ fn batch(protocol: Protocol, dim: usize, points: &[(f64, f64)]) -> IsotropicBatc
 }
 
 fn grid() -> Vec<(f64, f64)> {
-    (0..11).map(|i| (0.002 * (1.0 + i as f64), 0.01 / (1.0 + i as f64))).collect()
+    (0..11)
+        .map(|i| (0.002 * (1.0 + i as f64), 0.01 / (1.0 + i as f64)))
+        .collect()
 }
 
 fn bits(s: &PointSummary) -> Vec<u64> {
-    [s.loss_mean, s.radius_mean, s.entropy_unit, s.entropy, s.trace_sigma, s.full_grad_sq, s.radius_sq_mean]
-        .iter()
-        .map(|x| x.to_bits())
-        .collect()
+    [
+        s.loss_mean,
+        s.radius_mean,
+        s.entropy_unit,
+        s.entropy,
+        s.trace_sigma,
+        s.full_grad_sq,
+        s.radius_sq_mean,
+    ]
+    .iter()
+    .map(|x| x.to_bits())
+    .collect()
 }
 
 #[test]
 fn results_are_bitwise_identical_across_threads_and_groupings() {
     let b = batch(Protocol::FixedLr, 7, &grid());
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
-    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
-    let a = one.install(|| run_isotropic(&b, &NoObserver)).expect("runs");
-    let c = two.install(|| run_isotropic(&b, &NoObserver)).expect("runs");
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("pool");
+    let a = one
+        .install(|| run_isotropic(&b, &NoObserver))
+        .expect("runs");
+    let c = two
+        .install(|| run_isotropic(&b, &NoObserver))
+        .expect("runs");
     // The same points in reverse order land in other groups and lanes.
     let mut reversed = b.clone();
     reversed.points.reverse();
-    let r = two.install(|| run_isotropic(&reversed, &NoObserver)).expect("runs");
+    let r = two
+        .install(|| run_isotropic(&reversed, &NoObserver))
+        .expect("runs");
     // A retried single point.
     let mut single = b.clone();
     single.points = vec![b.points[5]];
@@ -67,11 +103,19 @@ fn results_are_bitwise_identical_across_threads_and_groupings() {
     for x in &a {
         let y = c.iter().find(|y| y.point == x.point).expect("point");
         let z = r.iter().find(|z| z.point == x.point).expect("point");
-        assert_eq!(bits(x), bits(y), "point {} differs between 1 and 2 threads", x.point);
+        assert_eq!(
+            bits(x),
+            bits(y),
+            "point {} differs between 1 and 2 threads",
+            x.point
+        );
         assert_eq!(bits(x), bits(z), "point {} differs when regrouped", x.point);
         assert!(x.loss_mean.is_finite() && x.entropy.is_finite());
     }
-    assert_eq!(bits(&s[0]), bits(a.iter().find(|x| x.point == 5).expect("point 5")));
+    assert_eq!(
+        bits(&s[0]),
+        bits(a.iter().find(|x| x.point == 5).expect("point 5"))
+    );
 }
 
 #[test]
@@ -80,8 +124,10 @@ fn vector_and_portable_paths_agree_bitwise() {
         let dim = 13;
         let target = unit_vector(44, dim, Stream::Target).expect("target");
         let start: Vec<f64> = unit_vector(42, dim, Stream::InitialDirection).expect("start");
-        let hyper: [LaneHyper; LANES] =
-            std::array::from_fn(|i| LaneHyper { first: 0.01 * (1.0 + i as f64), second: 0.5 + 0.1 * i as f64 });
+        let hyper: [LaneHyper; LANES] = std::array::from_fn(|i| LaneHyper {
+            first: 0.01 * (1.0 + i as f64),
+            second: 0.5 + 0.1 * i as f64,
+        });
         let starts: [&[f64]; LANES] = std::array::from_fn(|_| start.as_slice());
         let seeds: [u64; LANES] = std::array::from_fn(|i| point_seed(1, i as u32, 0));
         let mut fast = ChainGroup::new(protocol, 1.3, &target, starts, hyper);
@@ -90,7 +136,10 @@ fn vector_and_portable_paths_agree_bitwise() {
         advance_portable(&mut slow, 1, 500, &mut PhiloxNoise::new(seeds));
         for lane in 0..LANES {
             let (f, s) = (fast.weights(lane), slow.weights(lane));
-            assert!(f.iter().zip(&s).all(|(a, b)| a.to_bits() == b.to_bits()), "{protocol} lane {lane}");
+            assert!(
+                f.iter().zip(&s).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{protocol} lane {lane}"
+            );
         }
     }
 }
@@ -106,7 +155,11 @@ fn a_diverging_chain_stops_alone() {
     let out = run_isotropic(&b, &NoObserver).expect("runs");
     for s in &out {
         if s.point == 3 {
-            assert!(matches!(s.status, PointStatus::Diverged { .. }), "{:?}", s.status);
+            assert!(
+                matches!(s.status, PointStatus::Diverged { .. }),
+                "{:?}",
+                s.status
+            );
             assert_eq!(s.status.as_str(), "diverged");
             assert!(s.loss_mean.is_nan());
         } else {
@@ -134,7 +187,9 @@ impl BatchObserver for Recorder {
         self.total.store(p.steps_total, Ordering::Relaxed);
     }
     fn cancelled(&self) -> bool {
-        let stop = self.cancel_after.is_some_and(|n| self.last.load(Ordering::Relaxed) >= n);
+        let stop = self
+            .cancel_after
+            .is_some_and(|n| self.last.load(Ordering::Relaxed) >= n);
         self.cancelled.fetch_or(stop, Ordering::Relaxed);
         stop
     }
@@ -150,10 +205,18 @@ fn series_and_progress_are_reported() {
     assert_eq!(rec.total.load(Ordering::Relaxed), 3 * 20_000);
     for p in 0..3u32 {
         let mine: Vec<&SeriesRow> = rows.iter().filter(|r| r.point == p).collect();
-        let logged: Vec<u64> = mine.iter().filter(|r| r.loss.is_some()).map(|r| r.iteration).collect();
+        let logged: Vec<u64> = mine
+            .iter()
+            .filter(|r| r.loss.is_some())
+            .map(|r| r.iteration)
+            .collect();
         assert_eq!(logged, (1..=20).map(|k| k * 1_000).collect::<Vec<_>>());
         // Queue of 100 every 50 is full at 5 000; estimates every 2 000 from 6 000 on.
-        let est: Vec<u64> = mine.iter().filter(|r| r.entropy.is_some()).map(|r| r.iteration).collect();
+        let est: Vec<u64> = mine
+            .iter()
+            .filter(|r| r.entropy.is_some())
+            .map(|r| r.iteration)
+            .collect();
         assert_eq!(est, (3..=10).map(|k| k * 2_000).collect::<Vec<_>>());
         assert!(mine.iter().all(|r| r.radius.is_none_or(|x| x > 0.0)));
     }
@@ -165,7 +228,10 @@ fn cancellation_stops_the_batch() {
     b.schedule.iterations = 50_000_000;
     b.schedule.average_last = 1_000;
     b.entropy = None;
-    let rec = Recorder { cancel_after: Some(1_000_000), ..Recorder::default() };
+    let rec = Recorder {
+        cancel_after: Some(1_000_000),
+        ..Recorder::default()
+    };
     let err = run_isotropic(&b, &rec).expect_err("cancelled");
     assert!(matches!(err, KernelError::Cancelled));
     assert!(rec.last.load(Ordering::Relaxed) < 11 * 50_000_000 / 10);
@@ -178,11 +244,23 @@ fn bad_requests_name_the_field() {
         ("workload.dim", Box::new(|b| b.model.dim = 1)),
         ("workload.sigma2", Box::new(|b| b.model.sigma2 = -1.0)),
         ("protocol.init_radius", Box::new(|b| b.init_radius = 0.0)),
-        ("schedule.iterations", Box::new(|b| b.schedule.iterations = 0)),
+        (
+            "schedule.iterations",
+            Box::new(|b| b.schedule.iterations = 0),
+        ),
         ("schedule.log_every", Box::new(|b| b.schedule.log_every = 0)),
-        ("schedule.average_last", Box::new(|b| b.schedule.average_last = 30_000)),
-        ("entropy.queue", Box::new(|b| b.entropy.as_mut().expect("entropy").queue = 1)),
-        ("entropy.average_last", Box::new(|b| b.entropy.as_mut().expect("entropy").average_last = 100)),
+        (
+            "schedule.average_last",
+            Box::new(|b| b.schedule.average_last = 30_000),
+        ),
+        (
+            "entropy.queue",
+            Box::new(|b| b.entropy.as_mut().expect("entropy").queue = 1),
+        ),
+        (
+            "entropy.average_last",
+            Box::new(|b| b.entropy.as_mut().expect("entropy").average_last = 100),
+        ),
         ("grid.lr", Box::new(|b| b.points[2].first = f64::NAN)),
         ("grid.wd", Box::new(|b| b.points[0].second = 0.0)),
     ];

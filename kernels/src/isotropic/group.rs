@@ -245,6 +245,30 @@ impl ChainGroup {
                 }
             }
         }
+        // Per-lane step size and weight decay; the protocol branch sits outside the lane loops so
+        // that each loop is straight vector code.
+        let mut eta = [0.0; LANES];
+        let mut wd = [0.0; LANES];
+        match self.protocol {
+            Protocol::FixedLr => {
+                for i in 0..LANES {
+                    eta[i] = self.hyper[i].first;
+                    wd[i] = self.hyper[i].second;
+                }
+            }
+            Protocol::FixedElr => {
+                for i in 0..LANES {
+                    eta[i] = self.hyper[i].first * self.rho2[i];
+                    wd[i] = self.hyper[i].second;
+                }
+            }
+            Protocol::FixedSphere => {
+                for i in 0..LANES {
+                    let r = self.hyper[i].second;
+                    eta[i] = self.hyper[i].first * r * r;
+                }
+            }
+        }
         let mut alpha = [0.0; LANES];
         let mut beta = [0.0; LANES];
         for i in 0..LANES {
@@ -252,14 +276,8 @@ impl ChainGroup {
             let inv = 1.0 / rho2.sqrt();
             let ew_true = self.scale[i] * ew[i];
             let c = (self.dot_target[i] - sigma * ew_true) / rho2;
-            let h = self.hyper[i];
-            let (eta, wd) = match self.protocol {
-                Protocol::FixedLr => (h.first, h.second),
-                Protocol::FixedElr => (h.first * rho2, h.second),
-                Protocol::FixedSphere => (h.first * h.second * h.second, 0.0),
-            };
-            alpha[i] = self.scale[i] * (1.0 - eta * wd - eta * c * inv);
-            beta[i] = -eta * inv;
+            alpha[i] = self.scale[i] * (1.0 - eta[i] * wd[i] - eta[i] * c * inv);
+            beta[i] = -eta[i] * inv;
             self.noise_trace[i] = sigma * sigma * (ee[i] - ew_true * ew_true / rho2);
         }
         let mut n2 = [0.0; LANES];
