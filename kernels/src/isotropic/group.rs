@@ -11,6 +11,8 @@
 //!
 //! No fused multiply-add is used, so every code path (AVX-512, AVX2, scalar) gives the same bits.
 
+#![allow(clippy::needless_range_loop)] // lane loops index several arrays in lockstep
+
 use sweep_theory::Protocol;
 
 use crate::rng::{Stream, counter, normals_lanes, philox_lanes};
