@@ -240,7 +240,8 @@ fn cancellation_stops_the_batch() {
 #[test]
 fn bad_requests_name_the_field() {
     let good = batch(Protocol::FixedLr, 3, &grid());
-    let cases: Vec<(&str, Box<dyn Fn(&mut IsotropicBatch)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut IsotropicBatch)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("workload.dim", Box::new(|b| b.model.dim = 1)),
         ("workload.sigma2", Box::new(|b| b.model.sigma2 = -1.0)),
         ("protocol.init_radius", Box::new(|b| b.init_radius = 0.0)),

@@ -5,6 +5,11 @@ use rayon::prelude::*;
 
 use super::EntropyError;
 
+thread_local! {
+    /// Per-thread scratch for the reverse cumulative sums of one row.
+    static TAILS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Smallest partial norm (= smallest sin φ) allowed inside a logarithm, as in the authors' code.
 pub const MIN_PARTIAL_NORM: f64 = 1e-8;
 
@@ -94,20 +99,35 @@ pub fn angles_and_log_jacobian(u: &mut [f64], angles: &mut [f64]) -> f64 {
     } else {
         last
     };
-    // Backward pass: `tail` = Σ_{k>j} u_k² (0-based) before u_j² is added.
-    let mut tail = u[d - 1] * u[d - 1];
-    let mut log_j = 0.0;
-    for j in (0..d - 1).rev() {
-        if j < d - 2 {
-            angles[j] = tail.sqrt().atan2(u[j]);
+    // Backward pass: tails[j] = Σ_{k≥j} u_k² in a per-thread scratch row, then the vectorised
+    // angle pass φ_k = atan2(√tails[k+1], u_k) for k ≤ d − 3 (0-based).
+    // Σ ln s_j as ln of products of LOG_BLOCK factors: each factor lies in [1e-16, 1 + 1e-15],
+    // so a product of 8 stays above 1e-128 (no underflow), and one logarithm serves 8 terms.
+    const LOG_BLOCK: u32 = 8;
+    TAILS.with_borrow_mut(|tails| {
+        tails.clear();
+        tails.resize(d, 0.0);
+        let mut acc = 0.0;
+        for (t, x) in tails.iter_mut().zip(u.iter()).rev() {
+            acc += x * x;
+            *t = acc;
         }
-        tail += u[j] * u[j];
-        if j >= 1 {
-            // 0-based j in 1..=d−2 is the 1-based index 2..=d−1.
-            log_j += 0.5 * tail.max(min_sq).ln();
+        super::fast_atan::polar_angles(u, tails, &mut angles[..d - 2]);
+        let mut log_j = 0.0;
+        let mut product = 1.0;
+        let mut factors = 0;
+        // 0-based j in 1..=d−2 is the 1-based index 2..=d−1.
+        for &t in &tails[1..d - 1] {
+            product *= t.max(min_sq);
+            factors += 1;
+            if factors == LOG_BLOCK {
+                log_j += product.ln();
+                product = 1.0;
+                factors = 0;
+            }
         }
-    }
-    log_j
+        0.5 * (log_j + product.ln())
+    })
 }
 
 /// Angles (N×(d−1), row-major) and the per-row log-Jacobians of the rows of `units` (N×d),

@@ -13,6 +13,7 @@
 //!    for the unit-sphere entropy, and (d − 1)·ln r̄ for the total.
 
 mod angles;
+mod fast_atan;
 mod nn;
 mod special;
 
@@ -196,7 +197,7 @@ pub fn angles_and_log_jacobians(
     if dim < 2 {
         return Err(EntropyError::DimensionTooSmall { got: dim, min: 2 });
     }
-    if units.len() % dim != 0 {
+    if !units.len().is_multiple_of(dim) {
         return Err(EntropyError::LengthMismatch {
             what: "units",
             got: units.len(),
@@ -217,7 +218,7 @@ pub fn reflect_to_reference(units: &[f64], dim: usize) -> Result<Vec<f64>, Entro
     if dim < 2 {
         return Err(EntropyError::DimensionTooSmall { got: dim, min: 2 });
     }
-    if units.len() % dim != 0 {
+    if !units.len().is_multiple_of(dim) {
         return Err(EntropyError::LengthMismatch {
             what: "units",
             got: units.len(),

