@@ -347,7 +347,7 @@ fn advance_inline<N: NoiseSource>(
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,fma")]
 fn advance_avx512<N: NoiseSource>(
     group: &mut ChainGroup,
     first_iteration: u64,
@@ -359,7 +359,7 @@ fn advance_avx512<N: NoiseSource>(
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn advance_avx2<N: NoiseSource>(
     group: &mut ChainGroup,
     first_iteration: u64,
@@ -384,12 +384,12 @@ fn dispatch<N: NoiseSource>(
             && std::is_x86_feature_detected!("avx512dq")
             && std::is_x86_feature_detected!("avx512vl")
         {
-            // SAFETY: the CPU supports every feature `advance_avx512` was compiled for.
+            // SAFETY: the CPU supports every feature `advance_avx512` was compiled for (AVX-512F implies FMA).
             unsafe { advance_avx512(group, first_iteration, steps, noise, sums) };
             return;
         }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, the only feature `advance_avx2` enables.
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA, the features `advance_avx2` enables.
             unsafe { advance_avx2(group, first_iteration, steps, noise, sums) };
             return;
         }

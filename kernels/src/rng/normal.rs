@@ -2,9 +2,10 @@
 //! logarithm and sine/cosine built from `+ − × ÷ √` only.
 //!
 //! Why not `f64::ln`/`sin_cos`: those are libm calls that neither vectorise nor promise the same
-//! bits everywhere. These polynomials (accurate to a few ulp) vectorise across lanes, give the
-//! same bits on every x86_64 code path (no fused multiply-add is used) and are the formula the
-//! CUDA kernels repeat, so both backends turn the same Philox words into the same normals.
+//! bits everywhere. These polynomials (accurate to a few ulp) vectorise across lanes and are the
+//! formula the CUDA kernels repeat. Their Horner steps are explicit fused multiply-adds
+//! (`mul_add`, correctly rounded by IEEE 754 whether done in hardware or in software), so every
+//! code path and both backends turn the same Philox words into the same normals, bit for bit.
 //!
 //! Mapping (the contract the CUDA kernel follows): a Philox block `[x0, x1, x2, x3]` gives
 //! `u = (x + 0.5)·2⁻³²` for `x0, x2` (never 0), `v = x·2⁻³²` for `x1, x3`, and the four normals
@@ -36,16 +37,16 @@ pub fn ln_positive(x: f64) -> f64 {
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
     // Horner for 1 + s²/3 + s⁴/5 + … + s²⁰/21.
-    let mut p = 1.0 / 21.0;
-    p = p * s2 + 1.0 / 19.0;
-    p = p * s2 + 1.0 / 17.0;
-    p = p * s2 + 1.0 / 15.0;
-    p = p * s2 + 1.0 / 13.0;
-    p = p * s2 + 1.0 / 11.0;
-    p = p * s2 + 1.0 / 9.0;
-    p = p * s2 + 1.0 / 7.0;
-    p = p * s2 + 1.0 / 5.0;
-    p = p * s2 + 1.0 / 3.0;
+    let mut p: f64 = 1.0 / 21.0;
+    p = p.mul_add(s2, 1.0 / 19.0);
+    p = p.mul_add(s2, 1.0 / 17.0);
+    p = p.mul_add(s2, 1.0 / 15.0);
+    p = p.mul_add(s2, 1.0 / 13.0);
+    p = p.mul_add(s2, 1.0 / 11.0);
+    p = p.mul_add(s2, 1.0 / 9.0);
+    p = p.mul_add(s2, 1.0 / 7.0);
+    p = p.mul_add(s2, 1.0 / 5.0);
+    p = p.mul_add(s2, 1.0 / 3.0);
     let ln_m = 2.0 * s + 2.0 * s * (s2 * p);
     let ef = e as f64;
     ef * LN2_HI + (ln_m + ef * LN2_LO)
@@ -60,23 +61,23 @@ pub fn sin_cos_turns(v: f64) -> (f64, f64) {
     let a = t * TWO_PI_HI + t * TWO_PI_LO;
     let a2 = a * a;
     // Taylor series on |a| ≤ π/4: sin through a¹⁷, cos through a¹⁶ (errors < 5e-17).
-    let mut sp = -1.0 / 355_687_428_096_000.0; // −1/17!
-    sp = sp * a2 + 1.0 / 1_307_674_368_000.0;
-    sp = sp * a2 - 1.0 / 6_227_020_800.0;
-    sp = sp * a2 + 1.0 / 39_916_800.0;
-    sp = sp * a2 - 1.0 / 362_880.0;
-    sp = sp * a2 + 1.0 / 5_040.0;
-    sp = sp * a2 - 1.0 / 120.0;
-    sp = sp * a2 + 1.0 / 6.0;
+    let mut sp: f64 = -1.0 / 355_687_428_096_000.0; // −1/17!
+    sp = sp.mul_add(a2, 1.0 / 1_307_674_368_000.0);
+    sp = sp.mul_add(a2, -1.0 / 6_227_020_800.0);
+    sp = sp.mul_add(a2, 1.0 / 39_916_800.0);
+    sp = sp.mul_add(a2, -1.0 / 362_880.0);
+    sp = sp.mul_add(a2, 1.0 / 5_040.0);
+    sp = sp.mul_add(a2, -1.0 / 120.0);
+    sp = sp.mul_add(a2, 1.0 / 6.0);
     let s = a - a * (a2 * sp);
-    let mut cp = 1.0 / 20_922_789_888_000.0; // 1/16!
-    cp = cp * a2 - 1.0 / 87_178_291_200.0;
-    cp = cp * a2 + 1.0 / 479_001_600.0;
-    cp = cp * a2 - 1.0 / 3_628_800.0;
-    cp = cp * a2 + 1.0 / 40_320.0;
-    cp = cp * a2 - 1.0 / 720.0;
-    cp = cp * a2 + 1.0 / 24.0;
-    cp = cp * a2 - 0.5;
+    let mut cp: f64 = 1.0 / 20_922_789_888_000.0; // 1/16!
+    cp = cp.mul_add(a2, -1.0 / 87_178_291_200.0);
+    cp = cp.mul_add(a2, 1.0 / 479_001_600.0);
+    cp = cp.mul_add(a2, -1.0 / 3_628_800.0);
+    cp = cp.mul_add(a2, 1.0 / 40_320.0);
+    cp = cp.mul_add(a2, -1.0 / 720.0);
+    cp = cp.mul_add(a2, 1.0 / 24.0);
+    cp = cp.mul_add(a2, -0.5);
     let c = 1.0 + a2 * cp;
     // Rotate by q quarter turns, in floating point only so that it vectorises into blends.
     let quadrant = q - 4.0 * (q * 0.25).floor(); // exactly 0, 1, 2 or 3
