@@ -219,7 +219,6 @@ fn run_group(shared: &Shared<'_>, chunk: &[ChainPoint]) -> Result<Vec<PointSumma
                 batch,
                 i,
                 &sums,
-                &window,
                 lane.point,
                 &lane.estimates,
                 lane.status,

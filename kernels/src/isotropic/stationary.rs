@@ -3,7 +3,8 @@
 
 use std::collections::VecDeque;
 
-use sweep_theory::Protocol;
+use sweep_theory::predict::sde_temperature;
+use sweep_theory::{Hyper, Protocol};
 
 use super::config::{ChainPoint, IsotropicBatch};
 use super::group::LaneSums;
@@ -89,7 +90,6 @@ pub fn summarise(
     batch: &IsotropicBatch,
     lane: usize,
     sums: &[LaneSums],
-    _window: &Window,
     point: ChainPoint,
     estimates: &VecDeque<f64>,
     status: PointStatus,
@@ -109,31 +109,19 @@ pub fn summarise(
     let (pre_norm_sq, pre_norm_sq_sem) = of(|s| &s.pre_norm_sq);
     let (entropy_unit, entropy_unit_sem) = estimates_mean_sem(estimates);
     let (first, second) = (point.first, point.second);
-    let (temperature, wd_eff, wd_eff_sem, wd_eff_linear, pressure, volume) = match batch.protocol {
+    // T as DESIGN §5 defines the column: the SDE closed form of sweep-theory (validated inputs).
+    let temperature = Hyper::new(batch.protocol, first, second)
+        .and_then(|h| sde_temperature(&h, batch.model.dim, sigma2))
+        .unwrap_or(f64::NAN);
+    let (wd_eff, wd_eff_sem, wd_eff_linear, pressure, volume) = match batch.protocol {
         Protocol::FixedSphere => {
             let (r, eta) = (second, first * second * second);
             let wd_eff = (pre_norm_sq - r * r) / (2.0 * eta * r * r);
             let sem = pre_norm_sq_sem / (2.0 * eta * r * r);
             let linear = (pre_norm - r) / (eta * r);
-            (
-                first * sigma2 / 2.0,
-                wd_eff,
-                sem,
-                linear,
-                wd_eff,
-                r * r / 2.0,
-            )
+            (wd_eff, sem, linear, wd_eff, r * r / 2.0)
         }
-        Protocol::FixedElr => (
-            first * sigma2 / 2.0,
-            f64::NAN,
-            f64::NAN,
-            f64::NAN,
-            second,
-            radius_mean * radius_mean / 2.0,
-        ),
-        Protocol::FixedLr => (
-            (first * second * sigma2 / (2.0 * (d - 1.0))).sqrt(),
+        Protocol::FixedElr | Protocol::FixedLr => (
             f64::NAN,
             f64::NAN,
             f64::NAN,
