@@ -13,7 +13,6 @@ use sweep_kernels::isotropic::{
     ChainPoint, EntropySchedule, IsotropicBatch, IsotropicModel, Schedule, run_isotropic,
 };
 use sweep_kernels::observer::NoObserver;
-use sweep_kernels::rng::point_seed;
 use sweep_theory::Protocol;
 
 fn geomspace(a: f64, b: f64, n: usize) -> Vec<f64> {
@@ -43,17 +42,7 @@ fn batch(
             average_last: iterations / 8,
         },
         entropy,
-        points: points
-            .into_iter()
-            .enumerate()
-            .map(|(i, (first, second))| ChainPoint {
-                point: i as u32,
-                replica: 0,
-                seed: point_seed(42, i as u32, 0),
-                first,
-                second,
-            })
-            .collect(),
+        points: ChainPoint::for_sweep(42, &points, 1),
     }
 }
 

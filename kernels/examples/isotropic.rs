@@ -11,7 +11,6 @@ use sweep_kernels::isotropic::{
     ChainPoint, EntropySchedule, IsotropicBatch, IsotropicModel, Schedule, run_isotropic,
 };
 use sweep_kernels::observer::{BatchObserver, Progress};
-use sweep_kernels::rng::point_seed;
 use sweep_theory::gas::gas_constant;
 use sweep_theory::{Protocol, isotropic_prediction};
 
@@ -70,19 +69,11 @@ fn main() -> Result<(), String> {
     let r_gas = gas_constant(dim);
     for (protocol, firsts, seconds) in grids {
         let (a, b) = protocol.axis_names();
-        let mut points = Vec::new();
-        for &first in &firsts {
-            for &second in &seconds {
-                let i = points.len() as u32;
-                points.push(ChainPoint {
-                    point: i,
-                    replica: 0,
-                    seed: point_seed(42, i, 0),
-                    first,
-                    second,
-                });
-            }
-        }
+        let hyper: Vec<(f64, f64)> = firsts
+            .iter()
+            .flat_map(|&f| seconds.iter().map(move |&s| (f, s)))
+            .collect();
+        let points = ChainPoint::for_sweep(42, &hyper, 1);
         let batch = IsotropicBatch {
             model: IsotropicModel {
                 dim,

@@ -38,17 +38,7 @@ fn batch(protocol: Protocol, dim: usize, points: &[(f64, f64)]) -> IsotropicBatc
             average_last: 5,
             mode: EstimatorMode::Reflected,
         }),
-        points: points
-            .iter()
-            .enumerate()
-            .map(|(i, &(first, second))| ChainPoint {
-                point: i as u32,
-                replica: 0,
-                seed: point_seed(42, i as u32, 0),
-                first,
-                second,
-            })
-            .collect(),
+        points: ChainPoint::for_sweep(42, points, 1),
     }
 }
 

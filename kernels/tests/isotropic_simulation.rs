@@ -8,7 +8,6 @@ use sweep_kernels::isotropic::{
     ChainPoint, EntropySchedule, IsotropicBatch, IsotropicModel, Schedule, run_isotropic,
 };
 use sweep_kernels::observer::NoObserver;
-use sweep_kernels::rng::point_seed;
 use sweep_kernels::{PointStatus, PointSummary};
 use sweep_theory::gas::gas_constant;
 use sweep_theory::{Prediction, Protocol, isotropic_prediction};
@@ -51,22 +50,12 @@ struct Case {
 
 fn run_case(case: &Case) -> Vec<(PointSummary, Prediction)> {
     let sigma2 = 1.0;
-    let mut points = Vec::new();
-    let mut index = 0u32;
-    for &first in &case.firsts {
-        for &second in &case.seconds {
-            for replica in 0..REPLICAS {
-                points.push(ChainPoint {
-                    point: index,
-                    replica,
-                    seed: point_seed(7, index, replica),
-                    first,
-                    second,
-                });
-            }
-            index += 1;
-        }
-    }
+    let hyper: Vec<(f64, f64)> = case
+        .firsts
+        .iter()
+        .flat_map(|&f| case.seconds.iter().map(move |&s| (f, s)))
+        .collect();
+    let points = ChainPoint::for_sweep(7, &hyper, REPLICAS);
     let iterations = 4_000_000;
     let batch = IsotropicBatch {
         model: IsotropicModel {

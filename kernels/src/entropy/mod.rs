@@ -194,17 +194,7 @@ pub fn angles_and_log_jacobians(
     dim: usize,
     mode: EstimatorMode,
 ) -> Result<(Vec<f64>, Vec<f64>), EntropyError> {
-    if dim < 2 {
-        return Err(EntropyError::DimensionTooSmall { got: dim, min: 2 });
-    }
-    if !units.len().is_multiple_of(dim) {
-        return Err(EntropyError::LengthMismatch {
-            what: "units",
-            got: units.len(),
-            expected: units.len() / dim * dim,
-        });
-    }
-    angles::validate_units(units, dim)?;
+    check_unit_rows(units, dim)?;
     let reflection = match mode {
         EstimatorMode::Reflected => angles::Reflection::to_reference_direction(units, dim),
         EstimatorMode::Raw => angles::Reflection::identity(),
@@ -212,9 +202,8 @@ pub fn angles_and_log_jacobians(
     Ok(angles::angles_of_rows(units, dim, &reflection))
 }
 
-/// The rows of `units` (N×`dim`) after the [`EstimatorMode::Reflected`] Householder reflection,
-/// which sends the normalised sample mean to −e_{dim−1}; exposed for tests and diagnostics.
-pub fn reflect_to_reference(units: &[f64], dim: usize) -> Result<Vec<f64>, EntropyError> {
+/// Checks that `units` is a whole number of unit rows of length `dim ≥ 2`.
+fn check_unit_rows(units: &[f64], dim: usize) -> Result<(), EntropyError> {
     if dim < 2 {
         return Err(EntropyError::DimensionTooSmall { got: dim, min: 2 });
     }
@@ -225,7 +214,13 @@ pub fn reflect_to_reference(units: &[f64], dim: usize) -> Result<Vec<f64>, Entro
             expected: units.len() / dim * dim,
         });
     }
-    angles::validate_units(units, dim)?;
+    angles::validate_units(units, dim)
+}
+
+/// The rows of `units` (N×`dim`) after the [`EstimatorMode::Reflected`] Householder reflection,
+/// which sends the normalised sample mean to −e_{dim−1}; exposed for tests and diagnostics.
+pub fn reflect_to_reference(units: &[f64], dim: usize) -> Result<Vec<f64>, EntropyError> {
+    check_unit_rows(units, dim)?;
     let reflection = angles::Reflection::to_reference_direction(units, dim);
     let mut out = units.to_vec();
     out.chunks_exact_mut(dim)

@@ -5,6 +5,7 @@ use sweep_theory::Protocol;
 
 use crate::entropy::EstimatorMode;
 use crate::error::KernelError;
+use crate::rng::point_seed;
 
 /// The isotropic-noise model of SPEC §5.1.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +57,25 @@ pub struct ChainPoint {
     pub first: f64,
     /// λ (fixed LR, fixed ELR) or r (fixed sphere).
     pub second: f64,
+}
+
+impl ChainPoint {
+    /// The chains of a sweep: point `i` has hyperparameters `hyper[i]`, each point runs `replicas`
+    /// times (replica index innermost), seeds from [`point_seed`].
+    pub fn for_sweep(sweep_seed: u64, hyper: &[(f64, f64)], replicas: u32) -> Vec<ChainPoint> {
+        (0u32..)
+            .zip(hyper)
+            .flat_map(|(point, &(first, second))| {
+                (0..replicas).map(move |replica| ChainPoint {
+                    point,
+                    replica,
+                    seed: point_seed(sweep_seed, point, replica),
+                    first,
+                    second,
+                })
+            })
+            .collect()
+    }
 }
 
 /// A batch of chains sharing model, protocol and schedules.
@@ -189,5 +209,22 @@ pub fn estimates_in_run(iterations: u64, e: &EntropySchedule) -> u64 {
         0
     } else {
         (iterations - first) / e.log_every + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChainPoint;
+    use crate::rng::point_seed;
+
+    #[test]
+    fn sweep_points_are_point_major_with_derived_seeds() {
+        let pts = ChainPoint::for_sweep(9, &[(0.1, 1.0), (0.2, 2.0)], 3);
+        assert_eq!(pts.len(), 6);
+        for (k, p) in pts.iter().enumerate() {
+            assert_eq!((p.point, p.replica), ((k / 3) as u32, (k % 3) as u32));
+            assert_eq!(p.seed, point_seed(9, p.point, p.replica));
+            assert_eq!(p.first, if p.point == 0 { 0.1 } else { 0.2 });
+        }
     }
 }

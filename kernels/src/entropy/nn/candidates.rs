@@ -44,20 +44,24 @@ impl RowCandidates {
         self.insert(j, lower);
     }
 
-    fn insert(&mut self, j: u32, lower: f64) {
+    /// Appends a candidate if there is room.
+    fn try_push(&mut self, j: u32, lower: f64) -> bool {
         let len = self.len as usize;
-        if len < CAPACITY {
-            self.lower[len] = lower;
-            self.index[len] = j;
-            self.len += 1;
+        if len == CAPACITY {
+            return false;
+        }
+        self.lower[len] = lower;
+        self.index[len] = j;
+        self.len += 1;
+        true
+    }
+
+    fn insert(&mut self, j: u32, lower: f64) {
+        if self.try_push(j, lower) {
             return;
         }
         self.prune();
-        let len = self.len as usize;
-        if len < CAPACITY {
-            self.lower[len] = lower;
-            self.index[len] = j;
-            self.len += 1;
+        if self.try_push(j, lower) {
             return;
         }
         // Full of live candidates: drop the one with the largest lower end.
