@@ -3,7 +3,8 @@
 //! 17×17, d = 3, 2·10⁶-iteration fixed-LR grid with entropy in under 10 s on 2 cores; coordinate
 //! updates per second at d = 100 and 1000 (64 chains) at least 20× NumPy.
 //!
-//! `cargo bench -p sweep-kernels --bench chains [-- --quick]`; `--quick` shortens every run.
+//! `cargo bench -p sweep-kernels --bench chains [-- --quick] [-- --no-grid]`; `--quick` shortens
+//! every run, `--no-grid` skips the paper grid.
 
 use std::process::Command;
 use std::time::Instant;
@@ -72,8 +73,53 @@ fn numpy_reference(quick: bool) -> Option<serde_json::Value> {
     serde_json::from_slice(&out.stdout).ok()
 }
 
+/// The paper's 17×17, d = 3 fixed-LR grid: chains alone (the NumPy comparison), then with entropy.
+fn paper_grid(quick: bool, numpy: Option<&serde_json::Value>) {
+    let iterations: u64 = if quick { 200_000 } else { 2_000_000 };
+    let scale = 2_000_000.0 / iterations as f64;
+    let lr = geomspace(1e-3, 1e-1, 17);
+    let pts: Vec<(f64, f64)> = lr
+        .iter()
+        .flat_map(|&a| lr.iter().map(move |&b| (a, b)))
+        .collect();
+    let mut chains_only = batch(3, pts, iterations, None);
+    chains_only.schedule.log_every = 50;
+    let clock = Instant::now();
+    run_isotropic(&chains_only, &NoObserver).expect("paper grid runs");
+    let chains = clock.elapsed().as_secs_f64() * scale;
+    print!("paper grid 17x17 d=3, chains only: {chains:.2} s for 2e6 its");
+    match numpy.and_then(|n| n["paper_grid"]["seconds_per_step"].as_f64()) {
+        Some(g) => println!(
+            "; NumPy (extrapolated) {:.1} s; ratio {:.1}x",
+            g * 2e6,
+            g * 2e6 / chains
+        ),
+        None => println!(),
+    }
+    // Quick runs estimate 4x as often per iteration, so their extrapolation overstates entropy cost.
+    let log_every = if quick { 10_000 } else { 40_000 };
+    let entropy = EntropySchedule {
+        queue: 1000,
+        every: 50,
+        log_every,
+        average_last: 10,
+        mode: EstimatorMode::Reflected,
+    };
+    let mut full = chains_only;
+    full.entropy = Some(entropy);
+    let clock = Instant::now();
+    let out = run_isotropic(&full, &NoObserver).expect("paper grid runs");
+    let total = clock.elapsed().as_secs_f64() * scale;
+    let done = out.iter().filter(|p| p.status.as_str() == "done").count();
+    println!(
+        "paper grid with entropy (queue 1000 every 50, estimate every {log_every}): {total:.2} s for 2e6 its \
+         (target < 10 s); {done}/289 done"
+    );
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let skip_grid = std::env::args().any(|a| a == "--no-grid");
     let numpy = numpy_reference(quick);
     if numpy.is_none() {
         println!("NumPy baseline missing (run `pip install numpy`): printing our timings only");
@@ -84,42 +130,8 @@ fn main() {
         if quick { " (quick)" } else { "" }
     );
 
-    // 1. The paper's grid, entropy included.
-    let iterations: u64 = if quick { 200_000 } else { 2_000_000 };
-    let lr = geomspace(1e-3, 1e-1, 17);
-    let pts: Vec<(f64, f64)> = lr
-        .iter()
-        .flat_map(|&a| lr.iter().map(move |&b| (a, b)))
-        .collect();
-    // Quick runs estimate 4x as often per iteration, so their extrapolation overstates entropy cost.
-    let log_every = if quick { 10_000 } else { 40_000 };
-    let entropy = EntropySchedule {
-        queue: 1000,
-        every: 50,
-        log_every,
-        average_last: 10,
-        mode: EstimatorMode::Reflected,
-    };
-    let mut b = batch(3, pts, iterations, Some(entropy));
-    b.schedule.log_every = 50;
-    let clock = Instant::now();
-    let out = run_isotropic(&b, &NoObserver).expect("paper grid runs");
-    let ours = clock.elapsed().as_secs_f64();
-    let full = ours * 2_000_000.0 / iterations as f64;
-    let done = out.iter().filter(|p| p.status.as_str() == "done").count();
-    print!(
-        "paper grid 17x17 d=3 {iterations} its (entropy every 40000, queue 1000/50): {ours:.2} s"
-    );
-    println!(" -> {full:.2} s for 2e6 its (target < 10 s); {done}/289 done");
-    if let Some(g) = numpy
-        .as_ref()
-        .and_then(|n| n["paper_grid"]["seconds_per_step"].as_f64())
-    {
-        let numpy_full = g * 2_000_000.0;
-        println!(
-            "  NumPy chains only, extrapolated: {numpy_full:.1} s; ratio NumPy/ours = {:.1}x",
-            numpy_full / full
-        );
+    if !skip_grid {
+        paper_grid(quick, numpy.as_ref());
     }
 
     // 2. Coordinate updates per second, 64 fixed-LR chains.

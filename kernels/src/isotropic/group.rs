@@ -9,13 +9,15 @@
 //! per-lane scale (`true w = scale·stored w`), so it costs no extra pass; the stored vector is then
 //! exactly the pre-projection iterate w̃ whose norm `wd_eff` needs.
 //!
-//! No fused multiply-add is used, so every code path (AVX-512, AVX2, scalar) gives the same bits.
+//! Multiply-adds are explicit `mul_add` (correctly rounded, in hardware or software) and nothing
+//! else is contracted, so every code path (AVX-512, AVX2+FMA, portable) gives the same bits.
 
 #![allow(clippy::needless_range_loop)] // lane loops index several arrays in lockstep
 
 use sweep_theory::Protocol;
 
-use crate::rng::{Stream, counter, normals_lanes, philox_lanes};
+use crate::rng::normal::box_muller_lanes;
+use crate::rng::{Stream, counter, philox_lanes};
 
 /// Chains per group: one 512-bit vector of f64.
 pub const LANES: usize = 8;
@@ -25,6 +27,16 @@ pub const LANES: usize = 8;
 pub trait NoiseSource {
     /// Normals `out[j][i]` for coordinate `4·block + j` of lane `i` at iteration `iteration`.
     fn block(&mut self, iteration: u64, block: u32) -> [[f64; LANES]; 4];
+
+    /// Blocks `block` and `block + 1` together; sources may override it to overlap the two
+    /// computations (the values must equal two calls of [`NoiseSource::block`]).
+    #[inline(always)]
+    fn two_blocks(&mut self, iteration: u64, block: u32) -> [[[f64; LANES]; 4]; 2] {
+        [
+            self.block(iteration, block),
+            self.block(iteration, block + 1),
+        ]
+    }
 }
 
 /// The production noise: Philox4x32-10 keyed by each lane's point seed, counter
@@ -46,14 +58,43 @@ impl PhiloxNoise {
     }
 }
 
+impl PhiloxNoise {
+    /// Normals of `B` consecutive blocks from `block` on. All lanes of all blocks go through one
+    /// Philox pass `W = B·LANES` wide and one Box–Muller pass `P = 2·W` wide (both pairs side by
+    /// side), so each loop fills whole 512-bit vectors. (Stable Rust cannot derive W and P from B.)
+    #[inline(always)]
+    fn blocks<const B: usize, const W: usize, const P: usize>(
+        &self,
+        iteration: u64,
+        block: u32,
+    ) -> [[[f64; LANES]; 4]; B] {
+        debug_assert!(W == B * LANES && P == 2 * W);
+        let c = counter(block, iteration, Stream::StepNoise);
+        let first: [u32; W] = std::array::from_fn(|k| block + (k / LANES) as u32);
+        let key: [[u32; W]; 2] =
+            std::array::from_fn(|w| std::array::from_fn(|k| self.key[w][k % LANES]));
+        let x = philox_lanes([first, [c[1]; W], [c[2]; W], [c[3]; W]], key);
+        let radius: [u32; P] = std::array::from_fn(|k| if k < W { x[0][k] } else { x[2][k - W] });
+        let angle: [u32; P] = std::array::from_fn(|k| if k < W { x[1][k] } else { x[3][k - W] });
+        let (cos, sin) = box_muller_lanes(&radius, &angle);
+        std::array::from_fn(|b| {
+            let at =
+                |v: &[f64; P], offset: usize| std::array::from_fn(|i| v[offset + b * LANES + i]);
+            [at(&cos, 0), at(&sin, 0), at(&cos, W), at(&sin, W)]
+        })
+    }
+}
+
 impl NoiseSource for PhiloxNoise {
     #[inline(always)]
     fn block(&mut self, iteration: u64, block: u32) -> [[f64; LANES]; 4] {
-        let c = counter(block, iteration, Stream::StepNoise);
-        normals_lanes(philox_lanes(
-            [[c[0]; LANES], [c[1]; LANES], [c[2]; LANES], [c[3]; LANES]],
-            self.key,
-        ))
+        let [z] = self.blocks::<1, LANES, { 2 * LANES }>(iteration, block);
+        z
+    }
+
+    #[inline(always)]
+    fn two_blocks(&mut self, iteration: u64, block: u32) -> [[[f64; LANES]; 4]; 2] {
+        self.blocks::<2, { 2 * LANES }, { 4 * LANES }>(iteration, block)
     }
 }
 
@@ -87,6 +128,36 @@ pub struct LaneSums {
     pub pre_norm_sq: [f64; LANES],
 }
 
+impl LaneSums {
+    /// The seven sums as local arrays (in field order), for vectorised updates.
+    #[inline(always)]
+    fn clone_sums(&self) -> [[f64; LANES]; 7] {
+        [
+            self.loss,
+            self.radius,
+            self.radius_sq,
+            self.grad_sq,
+            self.noise_trace,
+            self.pre_norm,
+            self.pre_norm_sq,
+        ]
+    }
+
+    /// Stores arrays from [`LaneSums::clone_sums`] back.
+    #[inline(always)]
+    fn store_sums(&mut self, t: [[f64; LANES]; 7]) {
+        [
+            self.loss,
+            self.radius,
+            self.radius_sq,
+            self.grad_sq,
+            self.noise_trace,
+            self.pre_norm,
+            self.pre_norm_sq,
+        ] = t;
+    }
+}
+
 /// Eight chains of one protocol, dimension and noise level.
 #[derive(Clone, Debug)]
 pub struct ChainGroup {
@@ -101,7 +172,8 @@ pub struct ChainGroup {
     dot_target: [f64; LANES],
     pre_norm_sq: [f64; LANES],
     noise_trace: [f64; LANES],
-    hyper: [LaneHyper; LANES],
+    first: [f64; LANES],
+    second: [f64; LANES],
 }
 
 impl ChainGroup {
@@ -134,7 +206,8 @@ impl ChainGroup {
             dot_target: [0.0; LANES],
             pre_norm_sq: [0.0; LANES],
             noise_trace: [0.0; LANES],
-            hyper,
+            first: hyper.map(|h| h.first),
+            second: hyper.map(|h| h.second),
         };
         let (mut n2, mut dt) = ([0.0; LANES], [0.0; LANES]);
         for k in 0..dim {
@@ -223,6 +296,29 @@ impl ChainGroup {
         dispatch(self, first_iteration, steps, noise, Some(sums));
     }
 
+    /// Stores the normals of coordinates `k0 .. k0 + 4` (those below d) and accumulates ⟨ε, w⟩, ‖ε‖².
+    #[inline(always)]
+    fn take_noise(
+        &mut self,
+        k0: usize,
+        z: &[[f64; LANES]; 4],
+        ew: &mut [f64; LANES],
+        ee: &mut [f64; LANES],
+    ) {
+        for (j, zj) in z.iter().enumerate() {
+            let k = k0 + j;
+            if k >= self.dim {
+                break;
+            }
+            let wk = &self.w[k * LANES..(k + 1) * LANES];
+            self.eps[k * LANES..(k + 1) * LANES].copy_from_slice(zj);
+            for i in 0..LANES {
+                ew[i] = zj[i].mul_add(wk[i], ew[i]);
+                ee[i] = zj[i].mul_add(zj[i], ee[i]);
+            }
+        }
+    }
+
     /// One step at iteration `iteration`, the whole arithmetic of the model.
     #[inline(always)]
     fn step<N: NoiseSource>(&mut self, iteration: u64, noise: &mut N) {
@@ -231,57 +327,55 @@ impl ChainGroup {
         let mut ew = [0.0; LANES];
         let mut ee = [0.0; LANES];
         let blocks = dim.div_ceil(4);
-        for b in 0..blocks {
-            let z = noise.block(iteration, b as u32);
-            for (j, zj) in z.iter().enumerate() {
-                let k = 4 * b + j;
-                if k >= dim {
-                    break;
-                }
-                let wk = &self.w[k * LANES..(k + 1) * LANES];
-                let ek = &mut self.eps[k * LANES..(k + 1) * LANES];
-                ek.copy_from_slice(zj);
-                for i in 0..LANES {
-                    ew[i] += zj[i] * wk[i];
-                    ee[i] += zj[i] * zj[i];
-                }
+        let mut b = 0;
+        while b < blocks {
+            if b + 1 < blocks {
+                let [z0, z1] = noise.two_blocks(iteration, b as u32);
+                self.take_noise(4 * b, &z0, &mut ew, &mut ee);
+                self.take_noise(4 * b + 4, &z1, &mut ew, &mut ee);
+                b += 2;
+            } else {
+                let z = noise.block(iteration, b as u32);
+                self.take_noise(4 * b, &z, &mut ew, &mut ee);
+                b += 1;
             }
         }
-        // Per-lane step size and weight decay; the protocol branch sits outside the lane loops so
-        // that each loop is straight vector code.
+        // Per-lane coefficients from local copies (64-byte arrays) so that every loop below is
+        // straight vector code; the protocol branch sits outside the lane loops.
+        let (first, second) = (self.first, self.second);
+        let (rho2, scale, dot) = (self.rho2, self.scale, self.dot_target);
         let mut eta = [0.0; LANES];
         let mut wd = [0.0; LANES];
         match self.protocol {
             Protocol::FixedLr => {
-                for i in 0..LANES {
-                    eta[i] = self.hyper[i].first;
-                    wd[i] = self.hyper[i].second;
-                }
+                eta = first;
+                wd = second;
             }
             Protocol::FixedElr => {
                 for i in 0..LANES {
-                    eta[i] = self.hyper[i].first * self.rho2[i];
-                    wd[i] = self.hyper[i].second;
+                    eta[i] = first[i] * rho2[i];
                 }
+                wd = second;
             }
             Protocol::FixedSphere => {
                 for i in 0..LANES {
-                    let r = self.hyper[i].second;
-                    eta[i] = self.hyper[i].first * r * r;
+                    eta[i] = first[i] * second[i] * second[i];
                 }
             }
         }
         let mut alpha = [0.0; LANES];
         let mut beta = [0.0; LANES];
+        let mut trace = [0.0; LANES];
         for i in 0..LANES {
-            let rho2 = self.rho2[i];
-            let inv = 1.0 / rho2.sqrt();
-            let ew_true = self.scale[i] * ew[i];
-            let c = (self.dot_target[i] - sigma * ew_true) / rho2;
-            alpha[i] = self.scale[i] * (1.0 - eta[i] * wd[i] - eta[i] * c * inv);
+            let inv_rho2 = 1.0 / rho2[i];
+            let inv = inv_rho2.sqrt();
+            let ew_true = scale[i] * ew[i];
+            let c = (dot[i] - sigma * ew_true) * inv_rho2;
+            alpha[i] = scale[i] * (1.0 - eta[i] * wd[i] - eta[i] * c * inv);
             beta[i] = -eta[i] * inv;
-            self.noise_trace[i] = sigma * sigma * (ee[i] - ew_true * ew_true / rho2);
+            trace[i] = sigma * sigma * (ee[i] - ew_true * ew_true * inv_rho2);
         }
+        self.noise_trace = trace;
         let mut n2 = [0.0; LANES];
         let mut dt = [0.0; LANES];
         for k in 0..dim {
@@ -289,21 +383,22 @@ impl ChainGroup {
             let wk = &mut self.w[k * LANES..(k + 1) * LANES];
             let ek = &self.eps[k * LANES..(k + 1) * LANES];
             for i in 0..LANES {
-                let x = alpha[i] * wk[i] + beta[i] * (sigma * ek[i] - tk);
+                let x = alpha[i].mul_add(wk[i], beta[i] * sigma.mul_add(ek[i], -tk));
                 wk[i] = x;
-                n2[i] += x * x;
-                dt[i] += tk * x;
+                n2[i] = x.mul_add(x, n2[i]);
+                dt[i] = tk.mul_add(x, dt[i]);
             }
         }
         self.pre_norm_sq = n2;
         if self.protocol == Protocol::FixedSphere {
+            let (mut scale, mut rho2, mut dot) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
             for i in 0..LANES {
-                let r = self.hyper[i].second;
-                let s = r / n2[i].sqrt();
-                self.scale[i] = s;
-                self.rho2[i] = r * r;
-                self.dot_target[i] = s * dt[i];
+                let r = second[i];
+                scale[i] = r / n2[i].sqrt();
+                rho2[i] = r * r;
+                dot[i] = scale[i] * dt[i];
             }
+            (self.scale, self.rho2, self.dot_target) = (scale, rho2, dot);
         } else {
             self.rho2 = n2;
             self.dot_target = dt;
@@ -313,19 +408,25 @@ impl ChainGroup {
     #[inline(always)]
     fn accumulate(&self, sums: &mut LaneSums) {
         sums.count += 1;
+        let (rho2, dot, pre, trace) = (
+            self.rho2,
+            self.dot_target,
+            self.pre_norm_sq,
+            self.noise_trace,
+        );
+        let mut t = sums.clone_sums();
         for i in 0..LANES {
-            let rho2 = self.rho2[i];
-            let rho = rho2.sqrt();
-            let c = self.dot_target[i] / rho;
-            let pre = self.pre_norm_sq[i];
-            sums.loss[i] += 1.0 - c;
-            sums.radius[i] += rho;
-            sums.radius_sq[i] += rho2;
-            sums.grad_sq[i] += 1.0 - c * c;
-            sums.noise_trace[i] += self.noise_trace[i];
-            sums.pre_norm[i] += pre.sqrt();
-            sums.pre_norm_sq[i] += pre;
+            let rho = rho2[i].sqrt();
+            let c = dot[i] / rho;
+            t[0][i] += 1.0 - c;
+            t[1][i] += rho;
+            t[2][i] += rho2[i];
+            t[3][i] += 1.0 - c * c;
+            t[4][i] += trace[i];
+            t[5][i] += pre[i].sqrt();
+            t[6][i] += pre[i];
         }
+        sums.store_sums(t);
     }
 }
 
@@ -406,4 +507,37 @@ pub fn advance_portable<N: NoiseSource>(
     noise: &mut N,
 ) {
     advance_inline(group, first_iteration, steps, noise, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LANES, NoiseSource, PhiloxNoise};
+    use crate::rng::{Stream, counter, normals_from_block, philox_key, philox4x32_10, point_seed};
+
+    /// The batched noise is the documented stream: lane `i`, block `b`, iteration `t` gives
+    /// `normals_from_block(philox(counter(b, t, StepNoise), key(seed_i)))`, bit for bit.
+    #[test]
+    fn batched_noise_is_the_documented_stream() {
+        let seeds: [u64; LANES] = std::array::from_fn(|i| point_seed(3, i as u32, 1));
+        let mut noise = PhiloxNoise::new(seeds);
+        for (t, b) in [(1u64, 0u32), (77, 5), (1 << 33, 2)] {
+            let one = noise.block(t, b);
+            let two = noise.two_blocks(t, b);
+            for (i, seed) in seeds.iter().enumerate() {
+                for (blk, got) in [(b, &one), (b, &two[0]), (b + 1, &two[1])] {
+                    let want = normals_from_block(philox4x32_10(
+                        counter(blk, t, Stream::StepNoise),
+                        philox_key(*seed),
+                    ));
+                    for j in 0..4 {
+                        assert_eq!(
+                            got[j][i].to_bits(),
+                            want[j].to_bits(),
+                            "t {t} block {blk} lane {i} normal {j}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

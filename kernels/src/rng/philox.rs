@@ -69,8 +69,8 @@ pub fn philox_lanes<const L: usize>(counter: [[u32; L]; 4], key: [[u32; L]; 2]) 
         let mut n2 = [0u64; L];
         let mut n3 = [0u64; L];
         for i in 0..L {
-            let p0 = u64::from(M0) * c0[i];
-            let p1 = u64::from(M1) * c2[i];
+            let p0 = u64::from(M0) * (c0[i] & LOW);
+            let p1 = u64::from(M1) * (c2[i] & LOW);
             n0[i] = (p1 >> 32) ^ c1[i] ^ k0[i];
             n1[i] = p1 & LOW;
             n2[i] = (p0 >> 32) ^ c3[i] ^ k1[i];
