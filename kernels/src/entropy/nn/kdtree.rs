@@ -32,6 +32,9 @@ struct KdTree<'a> {
     m: usize,
     order: Vec<u32>,
     nodes: Vec<Node>,
+    /// The points copied in tree order (row `p` is point `order[p]`), so that leaves are
+    /// contiguous in memory and queries made in tree order walk the same leaves in turn.
+    sorted: Vec<f64>,
 }
 
 impl<'a> KdTree<'a> {
@@ -43,8 +46,15 @@ impl<'a> KdTree<'a> {
             m,
             order,
             nodes: Vec::with_capacity(2 * n / LEAF_SIZE + 1),
+            sorted: Vec::new(),
         };
         tree.build_node(0, n);
+        tree.sorted = tree
+            .order
+            .iter()
+            .flat_map(|&i| &points[i as usize * m..(i as usize + 1) * m])
+            .copied()
+            .collect();
         tree
     }
 
@@ -98,10 +108,17 @@ impl<'a> KdTree<'a> {
         id
     }
 
-    /// Squared distance from point `q` to its nearest other point.
-    fn nearest_sq(&self, q: usize, stack: &mut Vec<(u32, f64)>) -> f64 {
+    /// Squared distance from the point at tree position `q` to its nearest other point, with
+    /// `dist` the squared distance of two rows (bitwise [`dist2`]).
+    #[inline(always)]
+    fn nearest_sq(
+        &self,
+        q: usize,
+        stack: &mut Vec<(u32, f64)>,
+        dist: impl Fn(&[f64], &[f64]) -> f64,
+    ) -> f64 {
         let m = self.m;
-        let qp = &self.points[q * m..(q + 1) * m];
+        let qp = &self.sorted[q * m..(q + 1) * m];
         let mut best = f64::INFINITY;
         stack.clear();
         stack.push((0, 0.0));
@@ -111,10 +128,9 @@ impl<'a> KdTree<'a> {
             }
             match self.nodes[node as usize] {
                 Node::Leaf { start, end } => {
-                    for &j in &self.order[start as usize..end as usize] {
-                        let j = j as usize;
+                    for j in start as usize..end as usize {
                         if j != q {
-                            best = best.min(dist2(qp, &self.points[j * m..(j + 1) * m]));
+                            best = best.min(dist(qp, &self.sorted[j * m..(j + 1) * m]));
                         }
                     }
                 }
@@ -140,11 +156,51 @@ impl<'a> KdTree<'a> {
     }
 }
 
+impl KdTree<'_> {
+    /// [`KdTree::nearest_sq`] of every tree position for rows of length `M` (= `self.m` ≤ 8).
+    fn all_nearest_sq<const M: usize>(&self) -> Vec<f64> {
+        self.all_nearest_sq_with(dist2_fixed::<M>)
+    }
+
+    /// [`KdTree::nearest_sq`] of every tree position, in parallel.
+    fn all_nearest_sq_with(&self, dist: impl Fn(&[f64], &[f64]) -> f64 + Sync + Copy) -> Vec<f64> {
+        let n = self.order.len();
+        (0..n)
+            .into_par_iter()
+            .map_init(Vec::new, |stack, q| self.nearest_sq(q, stack, dist))
+            .collect()
+    }
+}
+
+/// [`dist2`] for rows of a fixed length `M ≤ 8`, bit for bit: the same squares in the same
+/// accumulator slots, reduced in the same order, with the loop and slice bounds gone.
+#[inline(always)]
+fn dist2_fixed<const M: usize>(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0_f64; 8];
+    for k in 0..M {
+        let d = a[k] - b[k];
+        acc[k] = d * d;
+    }
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+}
+
 /// Squared 1-NN distances of all `n` rows of `points` (length n·m, m ≥ 1, n ≥ 2).
 pub(super) fn nearest_sq(points: &[f64], n: usize, m: usize) -> Vec<f64> {
     let tree = KdTree::build(points, n, m);
-    (0..n)
-        .into_par_iter()
-        .map_init(Vec::new, |stack, q| tree.nearest_sq(q, stack))
-        .collect()
+    let by_position: Vec<f64> = match m {
+        1 => tree.all_nearest_sq::<1>(),
+        2 => tree.all_nearest_sq::<2>(),
+        3 => tree.all_nearest_sq::<3>(),
+        4 => tree.all_nearest_sq::<4>(),
+        5 => tree.all_nearest_sq::<5>(),
+        6 => tree.all_nearest_sq::<6>(),
+        7 => tree.all_nearest_sq::<7>(),
+        8 => tree.all_nearest_sq::<8>(),
+        _ => tree.all_nearest_sq_with(dist2),
+    };
+    let mut out = vec![0.0; n];
+    for (&i, d) in tree.order.iter().zip(by_position) {
+        out[i as usize] = d;
+    }
+    out
 }
