@@ -53,6 +53,11 @@ impl Reflection {
         Self { v: Some(v), vv }
     }
 
+    /// The reflection vector v and vᵀv (`None` for the identity).
+    pub(super) fn vector(&self) -> Option<(&[f64], f64)> {
+        self.v.as_deref().map(|v| (v, self.vv))
+    }
+
     /// Applies the reflection to `row` in place.
     pub fn apply(&self, row: &mut [f64]) {
         if let Some(v) = &self.v {
@@ -93,12 +98,6 @@ pub fn angles_and_log_jacobian(u: &mut [f64], angles: &mut [f64]) -> f64 {
     let inv = 1.0 / total.sqrt();
     u.iter_mut().for_each(|x| *x *= inv);
     let min_sq = MIN_PARTIAL_NORM * MIN_PARTIAL_NORM;
-    let last = u[d - 1].atan2(u[d - 2]);
-    angles[d - 2] = if last < 0.0 {
-        last + std::f64::consts::TAU
-    } else {
-        last
-    };
     // Backward pass: tails[j] = Σ_{k≥j} u_k² in a per-thread scratch row, then the vectorised
     // angle pass φ_k = atan2(√tails[k+1], u_k) for k ≤ d − 3 (0-based).
     // Σ ln s_j as ln of products of LOG_BLOCK factors: each factor lies in [1e-16, 1 + 1e-15],
@@ -113,6 +112,7 @@ pub fn angles_and_log_jacobian(u: &mut [f64], angles: &mut [f64]) -> f64 {
             *t = acc;
         }
         super::fast_atan::polar_angles(u, tails, &mut angles[..d - 2]);
+        angles[d - 2] = super::fast_atan::azimuth(u[d - 1], u[d - 2], tails[d - 2].sqrt());
         let mut log_j = 0.0;
         let mut product = 1.0;
         let mut factors = 0;
@@ -137,6 +137,10 @@ pub fn angles_of_rows(units: &[f64], dim: usize, reflection: &Reflection) -> (Ve
     let m = dim - 1;
     let mut angles = vec![0.0; n * m];
     let mut log_j = vec![0.0; n];
+    if dim <= super::angles_small::MAX_DIM {
+        super::angles_small::angles_of_rows(units, dim, reflection, &mut angles, &mut log_j);
+        return (angles, log_j);
+    }
     angles
         .par_chunks_mut(m)
         .zip(log_j.par_iter_mut())

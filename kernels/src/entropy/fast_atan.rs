@@ -12,7 +12,7 @@ const TERMS: usize = 12;
 
 /// φ = atan2(y, x) ∈ [0, π] for y ≥ 0 with `r` = √(x² + y²); 0 when x = y = 0.
 #[inline(always)]
-fn polar_angle(y: f64, x: f64, r: f64) -> f64 {
+pub(super) fn polar_angle(y: f64, x: f64, r: f64) -> f64 {
     let den = r + x.abs();
     let t = if den > 0.0 { y / den } else { 0.0 };
     let t1 = t / (1.0 + (1.0 + t * t).sqrt());
@@ -28,6 +28,16 @@ fn polar_angle(y: f64, x: f64, r: f64) -> f64 {
         std::f64::consts::PI - 2.0 * half
     } else {
         2.0 * half
+    }
+}
+
+/// The last hyperspherical angle atan2(y, x) taken in [0, 2π), with `r` = √(x² + y²).
+#[inline(always)]
+pub(super) fn azimuth(y: f64, x: f64, r: f64) -> f64 {
+    if y >= 0.0 {
+        polar_angle(y, x, r)
+    } else {
+        std::f64::consts::TAU - polar_angle(-y, x, r)
     }
 }
 

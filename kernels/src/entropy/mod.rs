@@ -13,6 +13,7 @@
 //!    for the unit-sphere entropy, and (d − 1)·ln r̄ for the total.
 
 mod angles;
+mod angles_small;
 mod fast_atan;
 mod nn;
 mod special;

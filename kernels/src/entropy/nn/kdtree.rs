@@ -35,6 +35,9 @@ struct KdTree<'a> {
     /// The points copied in tree order (row `p` is point `order[p]`), so that leaves are
     /// contiguous in memory and queries made in tree order walk the same leaves in turn.
     sorted: Vec<f64>,
+    /// The leaf node holding each tree position: a query scans its own leaf first, so the
+    /// descent from the root starts with a tight bound and prunes most of the tree.
+    leaf_of: Vec<u32>,
 }
 
 impl<'a> KdTree<'a> {
@@ -47,8 +50,14 @@ impl<'a> KdTree<'a> {
             order,
             nodes: Vec::with_capacity(2 * n / LEAF_SIZE + 1),
             sorted: Vec::new(),
+            leaf_of: vec![0; n],
         };
         tree.build_node(0, n);
+        for (id, node) in tree.nodes.iter().enumerate() {
+            if let Node::Leaf { start, end } = *node {
+                tree.leaf_of[start as usize..end as usize].fill(id as u32);
+            }
+        }
         tree.sorted = tree
             .order
             .iter()
@@ -119,21 +128,27 @@ impl<'a> KdTree<'a> {
     ) -> f64 {
         let m = self.m;
         let qp = &self.sorted[q * m..(q + 1) * m];
-        let mut best = f64::INFINITY;
+        let scan = |best: f64, start: u32, end: u32| {
+            (start as usize..end as usize)
+                .filter(|&j| j != q)
+                .fold(best, |b, j| {
+                    b.min(dist(qp, &self.sorted[j * m..(j + 1) * m]))
+                })
+        };
+        // Own leaf first (pruning with a finite bound never drops a closer point, see above).
+        let own = self.leaf_of[q];
+        let mut best = match self.nodes[own as usize] {
+            Node::Leaf { start, end } => scan(f64::INFINITY, start, end),
+            Node::Split { .. } => f64::INFINITY,
+        };
         stack.clear();
         stack.push((0, 0.0));
         while let Some((node, bound)) = stack.pop() {
-            if bound > best {
+            if bound > best || node == own {
                 continue;
             }
             match self.nodes[node as usize] {
-                Node::Leaf { start, end } => {
-                    for j in start as usize..end as usize {
-                        if j != q {
-                            best = best.min(dist(qp, &self.sorted[j * m..(j + 1) * m]));
-                        }
-                    }
-                }
+                Node::Leaf { start, end } => best = scan(best, start, end),
                 Node::Split {
                     axis,
                     value,
