@@ -7,7 +7,10 @@ Times, on the same shapes as the Rust benchmark:
   * the whole spherical Kozachenko-Leonenko estimator (angles via reverse cumulative sums,
     log-Jacobian, 1-NN through a float64 BLAS product, KL constant), N = 1000.
 Prints one JSON object: {"numpy": version, "blas": name, "nn": [...], "estimate": [...]},
-times in seconds (best of a few runs). Arguments: --quick skips the N = 4000 shape.
+times in seconds (best of a few runs). Arguments: --quick skips the N = 4000 shape;
+--nn N D times only that nearest-neighbour shape (no estimator), --no-f64 skips its float64
+rows, --estimate-only times only the estimator. The Rust benchmark alternates `--nn` calls with
+its own timings, so that both see the same machine load on a shared VM.
 Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE before running for a fair baseline.
 """
 import json
@@ -59,7 +62,15 @@ def main():
         out["blas"] = cfg["Build Dependencies"]["blas"]["name"]
     except Exception:  # noqa: BLE001 - diagnostic only
         out["blas"] = "unknown"
-    shapes = [(1000, 10000)] + ([] if quick else [(4000, 24408)])
+    args = sys.argv[1:]
+    if "--nn" in args:
+        i = args.index("--nn")
+        shapes = [(int(args[i + 1]), int(args[i + 2]))]
+    elif "--estimate-only" in args:
+        shapes = []
+    else:
+        shapes = [(1000, 10000)] + ([] if quick else [(4000, 24408)])
+    f64 = "--no-f64" not in args
     for n, d in shapes:
         reps = 3 if n * d < 2e7 else 2
         x64 = rng.uniform(0.0, np.pi, size=(n, d))
@@ -67,10 +78,14 @@ def main():
         row = {"n": n, "d": d}
         row["f32_gemm"] = best_of(lambda: x32 @ x32.T, reps)
         row["f32_nn"] = best_of(lambda: nn_min(x32), reps)
-        row["f64_gemm"] = best_of(lambda: x64 @ x64.T, reps)
-        row["f64_nn"] = best_of(lambda: nn_min(x64), reps)
+        if f64:
+            row["f64_gemm"] = best_of(lambda: x64 @ x64.T, reps)
+            row["f64_nn"] = best_of(lambda: nn_min(x64), reps)
         out["nn"].append(row)
         del x64, x32
+    if "--nn" in args:
+        print(json.dumps(out))
+        return
     for n, d in [(1000, 100), (1000, 10000)]:
         u = rng.standard_normal((n, d))
         u /= np.linalg.norm(u, axis=1, keepdims=True)

@@ -44,6 +44,12 @@ impl RowCandidates {
         self.insert(j, lower);
     }
 
+    /// The current upper bound on the row's nearest squared distance (only ever decreases).
+    #[inline]
+    pub(super) fn upper(&self) -> f64 {
+        self.upper
+    }
+
     /// Appends a candidate if there is room.
     fn try_push(&mut self, j: u32, lower: f64) -> bool {
         let len = self.len as usize;

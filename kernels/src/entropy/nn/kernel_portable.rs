@@ -9,11 +9,19 @@ pub(super) const MR: usize = 48;
 pub(super) const NR: usize = 8;
 
 /// `c[col·MR + row] (+)= Σ_{k<kc} a[k·MR + row] · b[k·MR + col]` for row < MR, col < NR;
-/// `accumulate = false` overwrites C.
+/// `accumulate = false` overwrites C. `next_b` (the B sliver of the next call) is a prefetch hint
+/// for the SIMD kernels, unused here.
 ///
 /// # Panics
 /// If the slices are shorter than the contract needs (an internal invariant).
-pub(super) fn micro(a: &[f32], b: &[f32], kc: usize, c: &mut [f32], accumulate: bool) {
+pub(super) fn micro(
+    a: &[f32],
+    b: &[f32],
+    kc: usize,
+    c: &mut [f32],
+    accumulate: bool,
+    _next_b: &[f32],
+) {
     assert!(kc >= 1 && a.len() >= kc * MR && b.len() > (kc - 1) * MR + NR - 1);
     assert_eq!(c.len(), MR * NR);
     let mut acc = [[0.0_f32; MR]; NR];

@@ -83,15 +83,52 @@ pub fn nearest_neighbor_distances_with(
     m: usize,
     engine: NnEngine,
 ) -> Result<Vec<f64>, EntropyError> {
-    let max_abs = validate_points(points, n, m)?;
-    let d2 = match engine {
-        NnEngine::Auto if m <= KD_TREE_MAX_DIM => kdtree::nearest_sq(points, n, m),
-        NnEngine::Auto => blocked::nearest_sq(points, n, m, max_abs, resolve(Simd::Auto)?),
-        NnEngine::KdTree => kdtree::nearest_sq(points, n, m),
-        NnEngine::Blocked(simd) => blocked::nearest_sq(points, n, m, max_abs, resolve(simd)?),
-        NnEngine::BruteForce => brute_force_sq(points, n, m),
+    match engine {
+        NnEngine::Blocked(simd) => blocked_checked(points, n, m, simd),
+        NnEngine::Auto if m > KD_TREE_MAX_DIM => blocked_checked(points, n, m, Simd::Auto),
+        NnEngine::Auto | NnEngine::KdTree => {
+            validate_points(points, n, m)?;
+            Ok(finish(kdtree::nearest_sq(points, n, m)))
+        }
+        NnEngine::BruteForce => {
+            validate_points(points, n, m)?;
+            Ok(finish(brute_force_sq(points, n, m)))
+        }
+    }
+}
+
+/// The blocked engine, which checks finiteness during its packing pass (one read of the input
+/// instead of two); errors are reported exactly as [`validate_points`] reports them.
+fn blocked_checked(
+    points: &[f64],
+    n: usize,
+    m: usize,
+    simd: Simd,
+) -> Result<Vec<f64>, EntropyError> {
+    validate_shape(points, n, m)?;
+    let kernel = match resolve(simd) {
+        Ok(k) => k,
+        Err(e) => {
+            validate_points(points, n, m)?;
+            return Err(e);
+        }
     };
-    Ok(d2.into_iter().map(f64::sqrt).collect())
+    match blocked::nearest_sq(points, n, m, kernel) {
+        Some(d2) => Ok(finish(d2)),
+        None => {
+            // The packing pass met a NaN or an infinity: report the first one.
+            validate_points(points, n, m)?;
+            Err(EntropyError::NonFinite {
+                what: "points",
+                index: 0,
+            })
+        }
+    }
+}
+
+/// Squared distances to distances.
+fn finish(d2: Vec<f64>) -> Vec<f64> {
+    d2.into_iter().map(f64::sqrt).collect()
 }
 
 /// The micro-kernel actually used.
@@ -114,8 +151,8 @@ fn resolve(simd: Simd) -> Result<Kernel, EntropyError> {
     }
 }
 
-/// Checks the shape and finiteness of `points`; returns max |x|.
-fn validate_points(points: &[f64], n: usize, m: usize) -> Result<f64, EntropyError> {
+/// Checks the shape of `points` (not its values).
+fn validate_shape(points: &[f64], n: usize, m: usize) -> Result<(), EntropyError> {
     if m < 1 {
         return Err(EntropyError::DimensionTooSmall { got: m, min: 1 });
     }
@@ -133,10 +170,15 @@ fn validate_points(points: &[f64], n: usize, m: usize) -> Result<f64, EntropyErr
             expected,
         });
     }
-    let (max_abs, finite) = points
+    Ok(())
+}
+
+/// Checks the shape and finiteness of `points`.
+fn validate_points(points: &[f64], n: usize, m: usize) -> Result<(), EntropyError> {
+    validate_shape(points, n, m)?;
+    let finite = points
         .par_chunks(1 << 16)
-        .map(max_abs_and_finite)
-        .reduce(|| (0.0, true), |a, b| (a.0.max(b.0), a.1 && b.1));
+        .all(|c| c.iter().fold(true, |ok, x| ok & x.is_finite()));
     if !finite {
         let index = points.iter().position(|x| !x.is_finite()).unwrap_or(0);
         return Err(EntropyError::NonFinite {
@@ -144,31 +186,14 @@ fn validate_points(points: &[f64], n: usize, m: usize) -> Result<f64, EntropyErr
             index,
         });
     }
-    Ok(max_abs)
-}
-
-/// max |x| and whether every value is finite, in lane-wise (vectorisable) form.
-fn max_abs_and_finite(xs: &[f64]) -> (f64, bool) {
-    let mut hi = [0.0_f64; 8];
-    let mut bad = [false; 8];
-    let parts = xs.chunks_exact(8);
-    let tail = parts.remainder();
-    for part in parts.chain(std::iter::once(tail)) {
-        for ((h, b), &x) in hi.iter_mut().zip(bad.iter_mut()).zip(part) {
-            let v = x.abs();
-            // NaN and ±∞.
-            *b |= !x.is_finite();
-            *h = if v > *h { v } else { *h };
-        }
-    }
-    (hi.into_iter().fold(0.0, f64::max), !bad.contains(&true))
+    Ok(())
 }
 
 /// Squared Euclidean distance in float64 with a fixed summation order (8 lane accumulators, then
 /// the tail, then a fixed pairwise reduction). Every engine uses it for its final answer, so the
 /// engines agree bit for bit. Each partial sum is monotone in every term, which makes the k-d
 /// tree's pruning test exact.
-#[inline]
+#[inline(always)]
 pub(crate) fn dist2(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0_f64; 8];
     let ca = a.chunks_exact(8);
