@@ -3,9 +3,7 @@
 //! Modules:
 //! * [`scheduler`]: tasks, leases, heartbeats, epochs, failures and retries as a pure state
 //!   machine with injected time, so every rule is tested without clocks or sockets.
-//! * [`results`]: the Parquet result files of DESIGN §5: rows, schemas, threaded writer, readers.
 //!
 //! The gRPC service and SQLite state build on these (issue 3).
 
-pub mod results;
 pub mod scheduler;

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sweep_coordinator::results::{ParquetSink, ResultsError, SeriesRow, SinkOptions, read_series};
+use sweep_results::{ParquetSink, ResultsError, SeriesRow, SinkOptions, read_series};
 
 fn rows(n: usize) -> Vec<SeriesRow> {
     (0..n)
@@ -46,7 +46,7 @@ fn sink_and_error_cross_threads() {
     fn send<T: Send>() {}
     fn shared<T: Send + Sync + Clone + std::error::Error + 'static>() {}
     send::<ParquetSink<SeriesRow>>();
-    send::<ParquetSink<sweep_coordinator::results::ResultRow>>();
+    send::<ParquetSink<sweep_results::ResultRow>>();
     shared::<ResultsError>();
 }
 

@@ -1,7 +1,7 @@
 //! The result files of a sweep (DESIGN §5 "Results (contract)"): `results.parquet`, one row per
 //! point, and `series.parquet`, the time series of every chain. They are plain Parquet that
 //! pandas, polars, DuckDB and pyarrow read without help, and `sweepctl report DIR` reads them back
-//! (also when another tool wrote them), so this module owns both directions:
+//! (also when another tool wrote them), so this crate owns both directions:
 //!
 //! * [`schema`]: the column tables and Arrow schemas;
 //! * [`ResultRow`], [`SeriesRow`]: the rows as Rust values, and their conversion to and from

@@ -13,7 +13,7 @@ use arrow_array::{
 };
 use arrow_schema::{Field, Schema};
 use parquet::arrow::ArrowWriter;
-use sweep_coordinator::results::{
+use sweep_results::{
     ParquetRow, ResultRow, ResultsError, SeriesRow, Status, read_results, read_series,
 };
 

@@ -21,7 +21,7 @@ pub trait ParquetRow: Sized + Send + 'static {
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError>;
 
     /// The rows of a batch read from `file`, whose first row is row `first_row` of the file.
-    /// Checks the columns against the contract (see [`crate::results::read_results`]); a batch
+    /// Checks the columns against the contract (see [`crate::read_results`]); a batch
     /// with no rows checks the schema alone.
     fn from_batch(
         batch: &RecordBatch,

@@ -11,7 +11,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt32Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
-use sweep_coordinator::results::{
+use sweep_results::{
     ParquetRow, ParquetSink, ResultRow, ResultsError, SeriesRow, SinkOptions, Status, read_results,
 };
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use arrow_schema::DataType;
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use sweep_coordinator::results::{
+use sweep_results::{
     ParquetSink, ResultRow, SeriesRow, SinkOptions, Status, read_results, read_series,
     results_schema, series_schema,
 };

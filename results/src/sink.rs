@@ -46,7 +46,7 @@ impl Default for SinkOptions {
 
 type WorkerResult = Result<Option<WrittenFile>, ResultsError>;
 
-/// Writes rows of type `R` ([`crate::results::ResultRow`] or [`crate::results::SeriesRow`]) to
+/// Writes rows of type `R` ([`crate::ResultRow`] or [`crate::SeriesRow`]) to
 /// one Parquet file from a dedicated thread. Dropping it without [`ParquetSink::finish`] stops the
 /// thread and removes the temporary file (waiting for the row group being written, if any).
 #[derive(Debug)]
