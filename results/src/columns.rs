@@ -127,6 +127,30 @@ impl<'a> BatchColumns<'a> {
             .ok_or_else(|| self.wrong_type(name, DataType::Float64, array.data_type()))
     }
 
+    /// An optional unsigned column that may hold nulls: all null when the file does not have it.
+    pub(crate) fn ext_u32s(&self, name: &str) -> Result<Vec<Option<u32>>, ResultsError> {
+        let Some(array) = self.batch.column_by_name(name) else {
+            return Ok(vec![None; self.batch.num_rows()]);
+        };
+        if array.data_type() == &DataType::Null {
+            return Ok(vec![None; self.batch.num_rows()]);
+        }
+        let values = int_values(array.as_ref())
+            .ok_or_else(|| self.wrong_type(name, DataType::UInt32, array.data_type()))?;
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.map(|v| {
+                    u32::try_from(v).map_err(|_| {
+                        self.bad_value(name, i, format!("{v} is out of range for UInt32"))
+                    })
+                })
+                .transpose()
+            })
+            .collect()
+    }
+
     /// An optional float column: all null when the file does not have it.
     pub(crate) fn ext_floats(&self, name: &str) -> Result<Vec<Option<f64>>, ResultsError> {
         match self.batch.column_by_name(name) {

@@ -42,6 +42,10 @@ fn u32s<R>(rows: &[R], f: fn(&R) -> u32) -> ArrayRef {
     Arc::new(UInt32Array::from_iter_values(rows.iter().map(f)))
 }
 
+fn opt_u32s<R>(rows: &[R], f: fn(&R) -> Option<u32>) -> ArrayRef {
+    Arc::new(rows.iter().map(f).collect::<UInt32Array>())
+}
+
 fn u64s<R>(rows: &[R], f: fn(&R) -> u64) -> ArrayRef {
     Arc::new(UInt64Array::from_iter_values(rows.iter().map(f)))
 }
@@ -91,6 +95,7 @@ impl ParquetRow for ResultRow {
             f64s(rows, |r| r.entropy_unit_sem),
             f64s(rows, |r| r.wd_eff_sem),
             f64s(rows, |r| r.wd_eff_linear),
+            opt_u32s(rows, |r| r.adiabat),
         ];
         RecordBatch::try_new(Self::schema(), columns)
     }
@@ -134,6 +139,7 @@ impl ParquetRow for ResultRow {
         let entropy_unit_sem = c.ext_floats("entropy_unit_sem")?;
         let wd_eff_sem = c.ext_floats("wd_eff_sem")?;
         let wd_eff_linear = c.ext_floats("wd_eff_linear")?;
+        let adiabat = c.ext_u32s("adiabat")?;
 
         let take = std::mem::take::<String>;
         Ok((0..batch.num_rows())
@@ -172,6 +178,7 @@ impl ParquetRow for ResultRow {
                 entropy_unit_sem: entropy_unit_sem[i],
                 wd_eff_sem: wd_eff_sem[i],
                 wd_eff_linear: wd_eff_linear[i],
+                adiabat: adiabat[i],
             })
             .collect())
     }

@@ -52,7 +52,7 @@ impl FromStr for Status {
 }
 
 /// One row of `results.parquet`: one point (grid point × replica). Fields are in column order and
-/// carry the column names and meanings of DESIGN §5; `None` is a Parquet null. The last five
+/// carry the column names and meanings of DESIGN §5; `None` is a Parquet null. The last six
 /// fields are extension columns, after the contract ones.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResultRow {
@@ -124,6 +124,8 @@ pub struct ResultRow {
     pub wd_eff_sem: Option<f64>,
     /// Extension: the paper's linearised effective weight decay (SPEC §3.6).
     pub wd_eff_linear: Option<f64>,
+    /// Extension: the adiabat the point lies on (adiabat sweeps); null for grids.
+    pub adiabat: Option<u32>,
 }
 
 /// One row of `series.parquet`: one time-series sample of one chain (DESIGN §5); `None` where

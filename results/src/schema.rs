@@ -100,6 +100,12 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ext("entropy_unit_sem"),
     ext("wd_eff_sem"),
     ext("wd_eff_linear"),
+    Column {
+        name: "adiabat",
+        ty: U32,
+        nullable: true,
+        required: false,
+    },
 ];
 
 /// The columns of `series.parquet`, in order (DESIGN §5).

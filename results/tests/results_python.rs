@@ -132,6 +132,7 @@ fn result_row(i: usize) -> ResultRow {
         entropy_unit_sem: f(7),
         wd_eff_sem: f(0),
         wd_eff_linear: f(1),
+        adiabat: None,
     }
 }
 

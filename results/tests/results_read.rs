@@ -53,6 +53,7 @@ fn row(i: u32) -> ResultRow {
         entropy_unit_sem: Some(0.03),
         wd_eff_sem: None,
         wd_eff_linear: None,
+        adiabat: Some(3),
     }
 }
 
@@ -150,6 +151,7 @@ fn extra_columns_and_missing_extension_columns_are_accepted() {
         "entropy_unit_sem",
         "wd_eff_sem",
         "wd_eff_linear",
+        "adiabat",
     ];
     let edits: Vec<(&str, Option<ArrayRef>)> = extensions.iter().map(|c| (*c, None)).collect();
     let batch = edited(&results_batch(), &edits);
@@ -174,6 +176,7 @@ fn extra_columns_and_missing_extension_columns_are_accepted() {
             loss_sem: None,
             radius_sem: None,
             entropy_unit_sem: None,
+            adiabat: None,
             ..r
         })
         .collect();

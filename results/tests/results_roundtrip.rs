@@ -48,6 +48,7 @@ const RESULT_COLUMNS: &[(&str, DataType)] = &[
     ("entropy_unit_sem", DataType::Float64),
     ("wd_eff_sem", DataType::Float64),
     ("wd_eff_linear", DataType::Float64),
+    ("adiabat", DataType::UInt32),
 ];
 
 const SERIES_COLUMNS: &[(&str, DataType)] = &[
@@ -129,6 +130,7 @@ fn result_row(i: usize) -> ResultRow {
         entropy_unit_sem: f(5),
         wd_eff_sem: f(6),
         wd_eff_linear: f(7),
+        adiabat: (i % 4 != 0).then_some(i as u32 % 7),
     }
 }
 
@@ -180,7 +182,7 @@ fn result_floats(r: &ResultRow) -> Vec<Option<u64>> {
 fn result_rest(r: &ResultRow) -> String {
     let (s, e) = (&r.status, &r.error);
     format!(
-        "{} {} {} {} {} {} {} {} {s} {e:?} {} {} {}",
+        "{} {} {} {} {} {} {} {} {s} {e:?} {} {} {} {:?}",
         r.sweep,
         r.point,
         r.replica,
@@ -191,7 +193,8 @@ fn result_rest(r: &ResultRow) -> String {
         r.iterations,
         r.backend,
         r.agent,
-        r.attempt
+        r.attempt,
+        r.adiabat
     )
 }
 
