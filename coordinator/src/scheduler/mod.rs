@@ -229,6 +229,16 @@ impl Scheduler {
         }
     }
 
+    /// The lease a report from `agent` about `task` at `epoch` refers to, if it is current and
+    /// held by `agent`. Changes nothing: callers check first, store, then commit the change.
+    pub fn check(&self, agent: &AgentId, task: TaskId, epoch: u64) -> Result<&Lease, Rejection> {
+        let lease = self.current(task, epoch)?;
+        if &lease.agent != agent {
+            return Err(Rejection::NotHolder { task });
+        }
+        Ok(lease)
+    }
+
     /// Renews a lease held by `agent`; returns the new deadline.
     pub fn heartbeat(
         &mut self,

@@ -1,0 +1,174 @@
+//! Running the coordinator: open (and resume) the state, serve both gRPC services and gRPC
+//! health on a listener, expire leases on a timer, write the files of sweeps that end, and stop
+//! cleanly when `shutdown` resolves. `sweep-coordinator` and `sweepctl run` both call [`serve`].
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sweep_proto::v1::agents_server::AgentsServer;
+use sweep_proto::v1::sweeps_server::SweepsServer;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use crate::export::ExportJob;
+use crate::scheduler::LeasePolicy;
+use crate::series_files::SeriesFiles;
+use crate::service::Shared;
+use crate::service::agents::AgentsService;
+use crate::service::clients::SweepsService;
+use crate::state::State;
+use crate::store::{Store, StoreError};
+
+/// How the coordinator runs.
+#[derive(Debug, Clone)]
+pub struct CoordinatorConfig {
+    /// Holds `state.db` and `sweeps/ID/` (series chunks, result files).
+    pub data_dir: PathBuf,
+    /// A lease lasts this long past its grant or last heartbeat.
+    pub lease_ttl: Duration,
+}
+
+impl CoordinatorConfig {
+    /// Defaults: 30 s leases.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            lease_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the coordinator could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CoordinatorError {
+    /// The data directory.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The state database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The gRPC server.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    config: CoordinatorConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), CoordinatorError> {
+    let sweeps_dir = config.data_dir.join("sweeps");
+    std::fs::create_dir_all(&sweeps_dir).map_err(|source| CoordinatorError::DataDir {
+        path: sweeps_dir.clone(),
+        source,
+    })?;
+    let db = config.data_dir.join("state.db");
+    let policy = LeasePolicy {
+        ttl_ms: config.lease_ttl.as_millis().max(1) as u64,
+    };
+    let (state, pending_exports) = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&db)?;
+        State::open(store, SeriesFiles::new(sweeps_dir_for(&db)), policy)
+    })
+    .await
+    .map_err(|e| CoordinatorError::DataDir {
+        path: config.data_dir.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })??;
+    let (exports_tx, exports_rx) = mpsc::unbounded_channel();
+    for sweep in pending_exports {
+        let _ = exports_tx.send(sweep);
+    }
+    let shared = Arc::new(Shared::new(state, exports_tx, sweeps_dir));
+    let local = listener.local_addr().ok();
+    tracing::info!(addr = ?local, data_dir = %config.data_dir.display(), ttl_ms = policy.ttl_ms, "coordinator serving");
+
+    let exporter = tokio::spawn(run_exports(Arc::clone(&shared), exports_rx));
+    let expirer = tokio::spawn(run_expiry(Arc::clone(&shared), config.lease_ttl));
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<SweepsServer<SweepsService>>().await;
+    health.set_serving::<AgentsServer<AgentsService>>().await;
+
+    let limit = sweep_proto::MAX_MESSAGE_BYTES;
+    let result = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(health_service)
+        .add_service(
+            SweepsServer::new(SweepsService::new(Arc::clone(&shared)))
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .add_service(
+            AgentsServer::new(AgentsService::new(Arc::clone(&shared)))
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        )
+        .await;
+    expirer.abort();
+    exporter.abort();
+    tracing::info!("coordinator stopped");
+    result.map_err(CoordinatorError::from)
+}
+
+fn sweeps_dir_for(db: &std::path::Path) -> PathBuf {
+    db.parent()
+        .map_or_else(|| PathBuf::from("sweeps"), |d| d.join("sweeps"))
+}
+
+/// Takes back expired leases a few times per TTL.
+async fn run_expiry(shared: Arc<Shared>, ttl: Duration) {
+    let period = (ttl / 4).clamp(Duration::from_millis(10), Duration::from_secs(5));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match shared.with_state(|s| s.expire()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(_)) => {
+                shared.apply(Default::default());
+                shared.work.notify_waiters();
+            }
+            Ok(Err(e)) | Err(e) => tracing::error!(error = %e, "lease expiry failed"),
+        }
+    }
+}
+
+/// Writes the files of each sweep that ended, one at a time, on a blocking thread.
+async fn run_exports(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<u64>) {
+    while let Some(sweep) = rx.recv().await {
+        let shared2 = Arc::clone(&shared);
+        let outcome = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let job = {
+                let state = shared2.lock().map_err(|e| e.to_string())?;
+                ExportJob::snapshot(&state, sweep).map_err(|e| e.to_string())?
+            };
+            let dir = shared2.results_dir(sweep);
+            let written = job.write(&dir, false).map_err(|e| e.to_string())?;
+            tracing::info!(sweep, rows = written.rows, series_rows = written.series_rows, dir = %dir.display(), "result files written");
+            let mut state = shared2.lock().map_err(|e| e.to_string())?;
+            state.mark_exported(sweep).map_err(|e| e.to_string())
+        })
+        .await;
+        match outcome {
+            Ok(Ok(())) => shared.apply(Default::default()),
+            Ok(Err(e)) => {
+                tracing::error!(sweep, error = %e, "writing the result files failed; retried at the next start")
+            }
+            Err(e) => tracing::error!(sweep, error = %e, "export task failed"),
+        }
+    }
+}
