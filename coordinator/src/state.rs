@@ -42,6 +42,8 @@ pub struct SweepInfo {
     pub cancelled: bool,
     /// All tasks finished.
     pub ended: bool,
+    /// The final result files are written.
+    pub exported: bool,
     /// Stored result rows.
     pub points_done: u32,
     /// Last error of a failed task.
@@ -163,6 +165,7 @@ impl State {
                 submitted_ms: stored.record.submitted_ms,
                 cancelled: stored.cancelled,
                 ended: stored.ended_ms.is_some(),
+                exported: stored.exported,
                 points_done: state.store.result_count(stored.id)?,
                 last_error: tasks.iter().rev().find_map(|t| {
                     (t.state == TaskState::Failed)
@@ -256,6 +259,7 @@ impl State {
                 submitted_ms: record.submitted_ms,
                 cancelled: false,
                 ended: false,
+                exported: false,
                 points_done: 0,
                 last_error: None,
             },
@@ -581,7 +585,11 @@ impl State {
 
     /// Records that a sweep's files are written.
     pub fn mark_exported(&mut self, sweep: u64) -> Result<(), StoreError> {
-        self.store.mark_exported(sweep)
+        self.store.mark_exported(sweep)?;
+        if let Some(info) = self.sweeps.get_mut(&sweep) {
+            info.exported = true;
+        }
+        Ok(())
     }
 
     /// Status of one sweep.

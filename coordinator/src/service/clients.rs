@@ -172,7 +172,7 @@ impl Sweeps for SweepsService {
                         .sweep(id)
                         .ok_or_else(|| Status::not_found(format!("unknown sweep {id}")))?;
                     let final_dir = shared.results_dir(id);
-                    if info.ended && final_dir.join("results.parquet").exists() {
+                    if info.exported {
                         return Ok((final_dir, false));
                     }
                     ExportJob::snapshot(&state, id).map_err(|e| Status::internal(e.to_string()))?
@@ -217,9 +217,6 @@ fn send_file(
 ) -> Result<(), Status> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && name == "series.parquet" => {
-            return Ok(());
-        }
         Err(e) => return Err(Status::internal(format!("{}: {e}", path.display()))),
     };
     let mut offset = 0u64;
