@@ -4,7 +4,7 @@
 //! computing, spools finished tasks to disk and delivers them when the coordinator is back.
 //!
 //! Modules:
-//! * [`config`]: [`AgentConfig`].
+//! * [`config`]: the agent's settings, [`AgentConfig`].
 //! * [`workload`]: spec + task → kernel batch, kernel summary → wire row.
 //! * [`compute`]: the bounded compute pool and the task observer.
 //! * [`spool`]: finished tasks waiting for delivery.

@@ -643,16 +643,15 @@ impl State {
     /// The agents seen, with the leases they hold.
     pub fn agents(&self) -> Vec<v1::AgentInfo> {
         let mut held: HashMap<&str, Vec<v1::TaskRef>> = HashMap::new();
-        for (id, _) in &self.progress {
-            if let Some(TaskStatus::Leased(l)) = self.scheduler.status(*id) {
-                held.entry(
-                    self.agents
-                        .get_key_value(&l.agent.0)
-                        .map_or("", |(k, _)| k.as_str()),
-                )
-                .or_default()
-                .push(v1::TaskRef::new(id.sweep.0, id.task, l.epoch));
-            }
+        for lease in self.scheduler.leases() {
+            held.entry(lease.agent.0.as_str()).or_default().push(v1::TaskRef::new(
+                lease.task.sweep.0,
+                lease.task.task,
+                lease.epoch,
+            ));
+        }
+        for refs in held.values_mut() {
+            refs.sort_by_key(|r| (r.sweep, r.task));
         }
         self.agents
             .iter()

@@ -130,7 +130,7 @@ fn result_row(i: usize) -> ResultRow {
         entropy_unit_sem: f(5),
         wd_eff_sem: f(6),
         wd_eff_linear: f(7),
-        adiabat: (i % 4 != 0).then_some(i as u32 % 7),
+        adiabat: (!i.is_multiple_of(4)).then_some(i as u32 % 7),
     }
 }
 

@@ -175,6 +175,11 @@ impl Scheduler {
         })
     }
 
+    /// Every lease held now.
+    pub fn leases(&self) -> impl Iterator<Item = &Lease> {
+        self.live.values().filter_map(|l| l.lease.as_ref())
+    }
+
     /// Number of unfinished tasks held in memory.
     pub fn unfinished(&self) -> usize {
         self.live.len()
