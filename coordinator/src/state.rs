@@ -644,11 +644,13 @@ impl State {
     pub fn agents(&self) -> Vec<v1::AgentInfo> {
         let mut held: HashMap<&str, Vec<v1::TaskRef>> = HashMap::new();
         for lease in self.scheduler.leases() {
-            held.entry(lease.agent.0.as_str()).or_default().push(v1::TaskRef::new(
-                lease.task.sweep.0,
-                lease.task.task,
-                lease.epoch,
-            ));
+            held.entry(lease.agent.0.as_str())
+                .or_default()
+                .push(v1::TaskRef::new(
+                    lease.task.sweep.0,
+                    lease.task.task,
+                    lease.epoch,
+                ));
         }
         for refs in held.values_mut() {
             refs.sort_by_key(|r| (r.sweep, r.task));

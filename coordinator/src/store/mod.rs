@@ -57,6 +57,11 @@ impl Store {
             .map_err(err("enable WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err("set synchronous"))?;
+        // Checkpoints (copying the WAL into the database, with an fsync) would otherwise run
+        // inside whichever commit crosses the threshold and stall that RPC for milliseconds;
+        // [`Checkpointer`] runs them on its own connection and thread instead.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(err("disable automatic checkpoints"))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err("set busy timeout"))?;
         conn.execute_batch(schema::SCHEMA)
@@ -67,6 +72,32 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Checkpoints the WAL of a store from a connection of its own, off the request path.
+#[derive(Debug)]
+pub struct Checkpointer {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Checkpointer {
+    /// A second connection to the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let conn = Connection::open(&path).map_err(error_at(&path, "open for checkpoints"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(error_at(&path, "set busy timeout"))?;
+        Ok(Self { conn, path })
+    }
+
+    /// Copies what it can of the WAL into the database without blocking writers, and lets the
+    /// WAL restart from the beginning when readers allow.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(error_at(&self.path, "checkpoint"))
     }
 }
 
