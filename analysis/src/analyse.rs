@@ -7,8 +7,8 @@ use crate::checks::{ALL, Ctx, NotRun};
 use crate::error::AnalysisError;
 use crate::options::AnalysisOptions;
 use crate::stats::{Rng, quantile};
-use crate::sweep::build_sweep;
-use crate::theory::predict;
+use crate::sweep::{Sweep, build_sweep};
+use crate::theory::{PointTheory, predict};
 use crate::verdict::{Check, Skipped, Verdict};
 
 /// Analyses the rows of one sweep. Rows whose status is not `done` are excluded (and counted).
@@ -16,6 +16,21 @@ pub fn analyse(
     rows: &[sweep_results::ResultRow],
     options: &AnalysisOptions,
 ) -> Result<Verdict, AnalysisError> {
+    Ok(run(rows, options)?.verdict)
+}
+
+/// A verdict with the sweep and predictions behind it (for the report's figures).
+pub(crate) struct Analysis {
+    pub verdict: Verdict,
+    pub sweep: Sweep,
+    pub theory: Vec<PointTheory>,
+}
+
+/// [`analyse`], keeping the sweep and the predictions.
+pub(crate) fn run(
+    rows: &[sweep_results::ResultRow],
+    options: &AnalysisOptions,
+) -> Result<Analysis, AnalysisError> {
     options.validate()?;
     let sweep = build_sweep(rows)?;
     let theory = predict(&sweep);
@@ -100,7 +115,7 @@ pub fn analyse(
     } else {
         format!("{} resamples, {}", options.bootstrap, Mode::describe(mode))
     };
-    Ok(Verdict {
+    let verdict = Verdict {
         sweep: sweep.sweep.clone(),
         workload: sweep.workload.clone(),
         protocol: sweep.protocol.as_str().to_owned(),
@@ -112,5 +127,10 @@ pub fn analyse(
         rows_excluded: sweep.excluded.clone(),
         bootstrap,
         points: sweep.points.clone(),
+    };
+    Ok(Analysis {
+        verdict,
+        sweep,
+        theory,
     })
 }

@@ -29,5 +29,5 @@ pub mod verdict;
 pub use analyse::analyse;
 pub use error::AnalysisError;
 pub use options::{AnalysisOptions, CHECK_IDS};
-pub use report::report_dir;
+pub use report::{FigureSummary, render_figures, report_dir};
 pub use verdict::{Check, Fit, Skipped, Verdict};
