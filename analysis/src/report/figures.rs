@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use plotters::style::RGBColor;
 use sweep_results::SeriesRow;
-use sweep_theory::Protocol;
+use sweep_theory::{Prediction, Protocol, isotropic_prediction};
 
 use super::render::{Chart, Figure, Kind, Panel, Series, plasma, viridis};
 use crate::analyse::Analysis;
@@ -127,6 +127,37 @@ fn along(p: &Point, by_first: bool) -> f64 {
     if by_first { p.second } else { p.first }
 }
 
+/// Theory along one curve of an isotropic grid at 40 log-spaced values (smooth lines); None for
+/// networks, adiabats or without σ², where callers draw the points' own predictions instead.
+fn dense(
+    a: &Analysis,
+    ps: &[&Point],
+    by_first: bool,
+    f: &dyn Fn(&Prediction) -> Option<f64>,
+) -> Option<Vec<(f64, f64)>> {
+    if !a.sweep.isotropic() || ps.iter().any(|p| p.adiabat.is_some()) {
+        return None;
+    }
+    let p0 = ps.first()?;
+    let sigma2 = p0.measured.sigma2?;
+    let fixed = if by_first { p0.first } else { p0.second };
+    let xs = ps.iter().map(|p| along(p, by_first));
+    let (lo, hi) = xs.fold((f64::INFINITY, 0.0f64), |(l, h), x| (l.min(x), h.max(x)));
+    if !(hi > lo && lo > 0.0) {
+        return None;
+    }
+    const N: usize = 40;
+    let out: Vec<(f64, f64)> = (0..N)
+        .filter_map(|k| {
+            let x = (lo.ln() + (hi.ln() - lo.ln()) * k as f64 / (N - 1) as f64).exp();
+            let (f1, f2) = if by_first { (fixed, x) } else { (x, fixed) };
+            let pred = isotropic_prediction(a.sweep.protocol, a.sweep.d(), sigma2, f1, f2).ok()?;
+            f(&pred).map(|v| (x, v))
+        })
+        .collect();
+    (out.len() >= 2).then_some(out)
+}
+
 fn radius_figure(a: &Analysis, names: (&str, &str)) -> Figure {
     let sphere = a.sweep.protocol == Protocol::FixedSphere;
     let q = |p: &Point| {
@@ -152,8 +183,13 @@ fn radius_figure(a: &Analysis, names: (&str, &str)) -> Figure {
                 .filter_map(|p| f(&a.theory[p.index]).map(|v| (along(p, true), v)))
                 .collect()
         };
-        series.push(line(String::new(), th(&|t| v1(t.sde)), c, 2));
-        series.push(line(String::new(), th(&|t| v1(t.exact)), c, 1));
+        let protocol = a.sweep.protocol;
+        let sde = dense(a, ps, true, &|p| Some(PointTheory::v1(&p.sde, protocol)))
+            .unwrap_or_else(|| th(&|t| v1(t.sde)));
+        let exact = dense(a, ps, true, &|p| Some(PointTheory::v1(&p.exact, protocol)))
+            .unwrap_or_else(|| th(&|t| v1(t.exact)));
+        series.push(line(String::new(), sde, c, 2));
+        series.push(line(String::new(), exact, c, 1));
     }
     let (what, y) = if sphere {
         ("effective weight decay", "λ_eff")
@@ -204,7 +240,11 @@ fn entropy_figure(a: &Analysis, by_first: bool, names: (&str, &str), fit: Option
                 s.map(|s| (along(p, by_first), s))
             })
             .collect();
-        series.push(line(String::new(), theory, c, 2));
+        let m = a.sweep.d() as f64 - 1.0;
+        let smooth = dense(a, ps, by_first, &|p| {
+            Some(p.vmf.entropy + m * p.sde.radius.ln())
+        });
+        series.push(line(String::new(), smooth.unwrap_or(theory), c, 2));
     }
     let what = if a.sweep.isotropic() {
         "lines: exact theory (SDE)"
@@ -261,6 +301,9 @@ fn vmf_figure(a: &Analysis, names: (&str, &str), entropy: bool) -> Option<Figure
             })
             .collect()
     };
+    let pick = |v: &sweep_theory::VmfStats| if entropy { v.entropy } else { v.energy };
+    let smooth_sde = dense(a, &ps, by_first, &|p| Some(pick(&p.vmf)));
+    let smooth_disc = dense(a, &ps, by_first, &|p| Some(pick(&p.vmf_disc)));
     let x_name = if by_first { names.1 } else { names.0 };
     let fixed_name = if by_first { names.0 } else { names.1 };
     let (what, y) = if entropy {
@@ -280,10 +323,15 @@ fn vmf_figure(a: &Analysis, names: (&str, &str), entropy: bool) -> Option<Figure
                 ps.iter().map(|p| (along(p, by_first), m(p))).collect(),
                 GREY,
             ),
-            line("exact VMF at the SDE T".to_owned(), th(true), BLUE, 2),
+            line(
+                "exact VMF at the SDE T".to_owned(),
+                smooth_sde.unwrap_or_else(|| th(true)),
+                BLUE,
+                2,
+            ),
             line(
                 "exact VMF at the discrete-time T".to_owned(),
-                th(false),
+                smooth_disc.unwrap_or_else(|| th(false)),
                 ORANGE,
                 1,
             ),
