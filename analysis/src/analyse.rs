@@ -94,10 +94,13 @@ pub(crate) fn run(
             }
             // Basic (reverse-percentile) interval [2v − q97.5, 2v − q2.5]: most checked values
             // are maxima over points, which resampling biases upwards; reflecting the quantiles
-            // about v removes that bias to first order. Values are ≥ 0 (errors, fractions).
+            // about v removes that bias to first order. Values are ≥ 0 (errors, fractions). When
+            // the noise dominates a small value, the reflected interval can exclude v itself (v
+            // is then inflated by noise too); it is widened to contain v.
             if let (Some(q_lo), Some(q_hi)) = (quantile(s, 0.025), quantile(s, 0.975)) {
                 let v = check.value;
-                let (lo, hi) = ((2.0 * v - q_hi).max(0.0), (2.0 * v - q_lo).max(0.0));
+                let lo = (2.0 * v - q_hi).max(0.0).min(v);
+                let hi = (2.0 * v - q_lo).max(v);
                 check.interval = Some([lo, hi]);
                 check.fails_inside_interval = !check.pass && lo <= check.tolerance;
             }

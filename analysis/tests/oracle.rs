@@ -329,7 +329,12 @@ fn every_check_gets_an_interval_and_marginal_failures_are_flagged() {
         let [lo, hi] = c
             .interval
             .unwrap_or_else(|| panic!("{} has no interval", c.id));
-        assert!(lo <= hi, "{}", c.id);
+        assert!(
+            lo <= c.value && c.value <= hi,
+            "{}: {lo} {} {hi}",
+            c.id,
+            c.value
+        );
     }
     // A tolerance between the interval's low end and the value: a failure inside the interval.
     let ig = v.check("ideal_gas").unwrap();
