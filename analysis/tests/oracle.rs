@@ -182,7 +182,18 @@ fn adiabats_keep_entropy_constant() {
             Level::Sde,
         ));
         assert!(value(&sde, "V4.adiabat") < 1e-9, "{}", summary(&sde));
-        assert!(sde.check("V4.adiabat").unwrap().pass);
+        // SDE data at these steps is off the discrete radius by more than its residual; nothing
+        // else fails, and V3 does not apply to adiabat paths.
+        assert!(
+            failing(&sde).iter().all(|id| id == "V1.radius_discrete"),
+            "{}",
+            summary(&sde)
+        );
+        assert!(
+            sde.skipped.iter().all(|s| !s.applicable),
+            "{:?}",
+            sde.skipped
+        );
         let disc = run(&isotropic_adiabats(
             protocol,
             10,
@@ -190,7 +201,7 @@ fn adiabats_keep_entropy_constant() {
             &free,
             Level::Discrete,
         ));
-        assert!(disc.check("V4.adiabat").unwrap().pass, "{}", summary(&disc));
+        assert!(disc.all_passed(), "{}\n{:?}", summary(&disc), disc.skipped);
     }
 }
 

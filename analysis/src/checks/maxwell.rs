@@ -102,8 +102,17 @@ pub(crate) fn assess(ctx: &Ctx, points: &[Point]) -> Result<Outcome, NotRun> {
     if ctx.protocol == Protocol::FixedSphere {
         return sphere(ctx, points);
     }
-    let surface = surface_of(points, |p| Some(p.measured.entropy))
-        .map_err(|e| NotRun::Unavailable(format!("entropy surface: {e}")))?;
+    let surface = surface_of(points, |p| Some(p.measured.entropy)).map_err(|e| {
+        // Adiabat sweeps sample curves, not a grid: the surface needs a grid, so V3 does not
+        // apply to them unless their points happen to span one.
+        if points.iter().all(|p| p.adiabat.is_some()) {
+            NotRun::NotApplicable(format!(
+                "adiabat sweep: the entropy surface of SPEC §8 needs a grid ({e})"
+            ))
+        } else {
+            NotRun::Unavailable(format!("entropy surface: {e}"))
+        }
+    })?;
     let (alpha, beta, target) = relation(ctx);
     let errs = rel_errors(ctx, &surface, points, target);
     let Some((k, value)) = worst(errs.iter().copied().enumerate()) else {

@@ -135,8 +135,11 @@ pub(crate) fn assess(ctx: &Ctx, points: &[Point]) -> Result<Outcome, NotRun> {
     }
     let (bad, pairs, worst) = count(ctx, points);
     if pairs == 0 {
-        return Err(NotRun::Unavailable(
-            "no comparable pairs (fixed sphere: needs ≥ 2 temperatures on one sphere)".to_owned(),
+        // A property of the sweep's design (one point, or no sphere with two temperatures, as
+        // on a fixed-sphere adiabat), not a numerical failure.
+        return Err(NotRun::NotApplicable(
+            "no comparable pairs of states (fixed sphere: no sphere carries two temperatures)"
+                .to_owned(),
         ));
     }
     let value = bad as f64 / pairs as f64;
