@@ -11,6 +11,15 @@ use crate::sweep::{Sweep, build_sweep};
 use crate::theory::{PointTheory, predict};
 use crate::verdict::{Check, Skipped, Verdict};
 
+/// The residual standard deviation of the quadratic entropy surface (SPEC §8) fitted to the
+/// measured total entropies (see [`Ctx::entropy_floor`]); 0 when no surface can be fitted.
+fn entropy_floor(sweep: &Sweep) -> f64 {
+    let x: Vec<f64> = sweep.points.iter().map(|p| p.x()).collect();
+    let y: Vec<f64> = sweep.points.iter().map(|p| p.y()).collect();
+    let s: Vec<f64> = sweep.points.iter().map(|p| p.measured.entropy).collect();
+    crate::fit::fit_surface(&x, &y, &s).map_or(0.0, |f| f.residual_sd)
+}
+
 /// Analyses the rows of one sweep. Rows whose status is not `done` are excluded (and counted).
 pub fn analyse(
     rows: &[sweep_results::ResultRow],
@@ -40,6 +49,7 @@ pub(crate) fn run(
         gas_constant: 0.5 * (sweep.d() as f64 - 1.0),
         isotropic: sweep.isotropic(),
         theory: &theory,
+        entropy_floor: entropy_floor(&sweep),
     };
     let points = &sweep.points;
     let mut checks = Vec::new();

@@ -74,7 +74,7 @@ pub(crate) fn assess(ctx: &Ctx, points: &[Point]) -> Result<Outcome, NotRun> {
         let hi = by(&|p| p.measured.entropy);
         let lo = by(&|p| -p.measured.entropy);
         let se = match (hi, lo) {
-            (Some(h), Some(l)) => (h.errors.entropy.powi(2) + l.errors.entropy.powi(2)).sqrt(),
+            (Some(h), Some(l)) => (ctx.entropy_se(h).powi(2) + ctx.entropy_se(l).powi(2)).sqrt(),
             _ => 0.0,
         };
         let model = if ctx.isotropic {

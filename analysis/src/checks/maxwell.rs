@@ -123,7 +123,7 @@ pub(crate) fn assess(ctx: &Ctx, points: &[Point]) -> Result<Outcome, NotRun> {
     // Noise: exact propagation through the linear fit.
     let sd: Vec<f64> = points
         .iter()
-        .map(|p| p.errors.entropy.max(surface.residual_sd))
+        .map(|p| ctx.entropy_se(p).max(surface.residual_sd))
         .collect();
     let noise = points
         .iter()

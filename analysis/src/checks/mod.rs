@@ -25,6 +25,21 @@ pub(crate) struct Ctx<'a> {
     pub isotropic: bool,
     /// Predictions, indexed by `Point::index`.
     pub theory: &'a [PointTheory],
+    /// A data-driven floor on every point's entropy error: the residual standard deviation of
+    /// the quadratic entropy surface fitted to the measured S (0 when none can be fitted, e.g.
+    /// adiabat paths). The chains' own `entropy_unit_sem` averages overlapping estimates (the
+    /// queue outlives the interval between estimates) and understates the estimator's error
+    /// several-fold on real chains; the scatter about a smooth surface contains the estimator's
+    /// noise and the point-to-point variation of its bias, but not a smooth violation of a law
+    /// (a wrong slope), which the floor must not absorb.
+    pub entropy_floor: f64,
+}
+
+impl Ctx<'_> {
+    /// A point's entropy standard error with the floor applied.
+    pub(crate) fn entropy_se(&self, p: &Point) -> f64 {
+        p.errors.entropy.max(self.entropy_floor)
+    }
 }
 
 impl Ctx<'_> {

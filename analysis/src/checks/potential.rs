@@ -12,8 +12,11 @@
 //! combined error s, noise alone gives a counted violation with probability 1 − Φ(m/s + 1);
 //! neighbouring temperatures have margins ≈ ½ C_V (ΔT/T)² T comparable to s (SPEC §16.8), so this is
 //! not small on fine grids. m comes from theory (the SDE states, and the discrete-time states,
-//! whose own point need not be the exact minimiser: the larger rate is used). Tolerance = expected
-//! fraction + 3 binomial standard deviations with the number of points as the effective count.
+//! whose own point need not be the exact minimiser: the larger rate is used). The expected
+//! number of chance violations λ = Σ p is small (a handful of neighbouring pairs), so the
+//! tolerance is the one-sided 3σ (p = 0.00135) upper quantile of a Poisson(λ) count, divided by
+//! the number of pairs: 0 for exact data, a few pairs for noisy fine grids.
+//! Entropy errors are floored by the entropy surface's residual scatter ([`Ctx::entropy_floor`]).
 
 use sweep_theory::Protocol;
 
@@ -52,7 +55,7 @@ fn combined_se(ctx: &Ctx, j: &Point, i: &Point) -> f64 {
     };
     (j.errors.energy.powi(2)
         + i.errors.energy.powi(2)
-        + t * t * (j.errors.entropy.powi(2) + i.errors.entropy.powi(2))
+        + t * t * (ctx.entropy_se(j).powi(2) + ctx.entropy_se(i).powi(2))
         + pv)
         .sqrt()
 }
@@ -125,6 +128,27 @@ fn expected(
     (pairs > 0).then(|| sum / pairs as f64)
 }
 
+/// The smallest k with P(Poisson(λ) > k) ≤ 0.00135 (one-sided 3σ); normal approximation
+/// λ + 3√λ + 1 beyond λ = 100.
+fn poisson_upper(lambda: f64) -> usize {
+    const TAIL: f64 = 0.00135;
+    if lambda.is_nan() || lambda <= 0.0 {
+        return 0;
+    }
+    if lambda > 100.0 {
+        return (lambda + Z * lambda.sqrt() + 1.0).ceil() as usize;
+    }
+    let mut pmf = (-lambda).exp();
+    let mut cdf = pmf;
+    let mut k = 0usize;
+    while 1.0 - cdf > TAIL {
+        k += 1;
+        pmf *= lambda / k as f64;
+        cdf += pmf;
+    }
+    k
+}
+
 /// V2.potential.
 pub(crate) fn assess(ctx: &Ctx, points: &[Point]) -> Result<Outcome, NotRun> {
     if !ctx.isotropic {
@@ -146,8 +170,8 @@ pub(crate) fn assess(ctx: &Ctx, points: &[Point]) -> Result<Outcome, NotRun> {
     let sde = expected(ctx, points, |i| Some(i.state_sde));
     let disc = expected(ctx, points, |i| i.state_disc);
     let f = sde.unwrap_or(0.0).max(disc.unwrap_or(0.0));
-    let n = points.len().max(1) as f64;
-    let tolerance = f + Z * (f * (1.0 - f) / n).sqrt() + ROUNDING;
+    let allowed = poisson_upper(f * pairs as f64);
+    let tolerance = allowed as f64 / pairs as f64 + ROUNDING;
     let pot = if ctx.protocol == Protocol::FixedSphere {
         "F = U − T_j S (same sphere)"
     } else {
@@ -168,7 +192,8 @@ pub(crate) fn assess(ctx: &Ctx, points: &[Point]) -> Result<Outcome, NotRun> {
         detail: format!(
             "{bad} of {pairs} ordered pairs violate {pot} minimisation by more than their combined \
              standard error. Tolerance = chance rate expected from the theory margins and the \
-             errors (SDE {}, discrete-time {}) + 3 binomial sd.{worst_text}",
+             errors (per pair: SDE {}, discrete-time {}), as the 3σ upper Poisson count \
+             ({allowed} pairs).{worst_text}",
             sde.map_or("n/a".to_owned(), |v| format!("{v:.3e}")),
             disc.map_or("n/a".to_owned(), |v| format!("{v:.3e}")),
         ),
