@@ -1,7 +1,7 @@
 //! thermosweep's analysis (issue 4, DESIGN §6): turns the result rows of a finished sweep into
 //! the law checks of the "ideal gas" description of scale-invariant SGD (verdict.json), and
 //! writes the report (report.md, report.html, plots/). The coordinator and `sweepctl report DIR`
-//! call the same two functions: [`analyse`] (rows → [`Verdict`]) and [`report_dir`] (a results
+//! call the same two functions: [`analyse()`] (rows → [`Verdict`]) and [`report_dir`] (a results
 //! folder → every report file).
 //!
 //! Modules:

@@ -46,7 +46,7 @@ pub(crate) struct Chart {
     pub series: Vec<Series>,
 }
 
-/// One heat-map panel: values[row][col] on a (cols × rows) grid of cells; NaN cells are blank.
+/// One heat-map panel: `values[row][col]` on a (cols × rows) grid of cells; NaN cells are blank.
 #[derive(Debug, Clone)]
 pub(crate) struct Panel {
     pub title: String,
