@@ -98,6 +98,11 @@ impl ExportJob {
         })
     }
 
+    /// The spec's `[analysis]` tolerance overrides.
+    pub fn tolerances(&self) -> std::collections::BTreeMap<String, f64> {
+        self.spec.analysis.clone()
+    }
+
     /// Writes `spec.toml`, `results.parquet` and (unless `skip_series`) `series.parquet` into
     /// `dir`; each appears under its final name only once complete.
     pub fn write(&self, dir: &Path, skip_series: bool) -> Result<Exported, ExportError> {

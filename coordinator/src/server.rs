@@ -200,6 +200,16 @@ async fn run_exports(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<u64>) 
             let dir = shared2.results_dir(sweep);
             let written = job.write(&dir, false).map_err(|e| e.to_string())?;
             tracing::info!(sweep, rows = written.rows, series_rows = written.series_rows, dir = %dir.display(), "result files written");
+            let options = sweep_analysis::AnalysisOptions {
+                tolerances: job.tolerances(),
+                ..Default::default()
+            };
+            // The verdict is a product of the files, not part of them: a sweep whose rows cannot
+            // be analysed (all diverged, say) still has its results.
+            match sweep_analysis::report_dir(&dir, &options) {
+                Ok(v) => tracing::info!(sweep, all_passed = v.all_passed(), "verdict and report written"),
+                Err(e) => tracing::warn!(sweep, error = %e, "no verdict for this sweep"),
+            }
             let mut state = shared2.lock().map_err(|e| e.to_string())?;
             state.mark_exported(sweep).map_err(|e| e.to_string())
         })

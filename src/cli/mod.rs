@@ -4,6 +4,7 @@ mod client;
 mod fetch;
 mod progress;
 mod remote;
+mod report;
 mod run;
 
 use std::path::PathBuf;
@@ -53,6 +54,9 @@ pub enum Command {
         /// Replace results already in the output directory.
         #[arg(long)]
         force: bool,
+        /// Exit 3 when a check fails.
+        #[arg(long)]
+        strict: bool,
     },
     /// Submit a sweep to a coordinator; prints the sweep id as the last word.
     Submit {
@@ -102,9 +106,20 @@ pub enum Command {
         /// Skip series.parquet.
         #[arg(long)]
         no_series: bool,
+        /// Exit 3 when a check fails.
+        #[arg(long)]
+        strict: bool,
         /// Coordinator URL.
         #[arg(long, env = "SWEEP_COORDINATOR", default_value = DEFAULT_COORDINATOR)]
         coordinator: String,
+    },
+    /// Re-run the analysis on DIR/results.parquet: verdict.json, report.html, report.md, plots/.
+    Report {
+        /// A folder holding results.parquet (and optionally series.parquet and spec.toml).
+        dir: PathBuf,
+        /// Exit 3 when a check fails (or an applicable check could not run).
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -126,6 +141,7 @@ impl Cli {
                     backend,
                     threads,
                     force,
+                    strict,
                 } => {
                     run::run(run::RunArgs {
                         spec,
@@ -134,6 +150,7 @@ impl Cli {
                         backend,
                         threads,
                         force,
+                        strict,
                         verbose: self.verbose,
                     })
                     .await
@@ -147,8 +164,13 @@ impl Cli {
                     id,
                     out,
                     no_series,
+                    strict,
                     coordinator,
-                } => remote::results(id, &out, no_series, &coordinator).await,
+                } => {
+                    remote::results(id, &out, no_series, &coordinator).await?;
+                    report::report(out, strict).await
+                }
+                Command::Report { dir, strict } => report::report(dir, strict).await,
             }
         })
     }

@@ -33,6 +33,8 @@ pub struct RunArgs {
     pub threads: usize,
     /// Replace existing results.
     pub force: bool,
+    /// Exit 3 when a check fails.
+    pub strict: bool,
     /// Chatty logs.
     pub verbose: bool,
 }
@@ -116,7 +118,20 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         Ok(Err(e)) => tracing::warn!(error = %e, "embedded coordinator ended with an error"),
         Err(e) => tracing::warn!(error = %e, "embedded coordinator task failed"),
     }
-    outcome
+    let ended = outcome?;
+    if ended.is_ok() {
+        // Everything is in OUT now; the embedded coordinator's state is only kept (for a look
+        // at what went wrong) when the sweep did not complete.
+        if let Err(e) = std::fs::remove_dir_all(&data_dir) {
+            tracing::warn!(error = %e, dir = %data_dir.display(), "could not remove the run's state");
+        }
+    }
+    super::report::report(out.clone(), args.strict).await?;
+    eprintln!(
+        "results, verdict.json, report.html and plots/ are in {}",
+        out.display()
+    );
+    ended
 }
 
 async fn drive(
@@ -125,7 +140,7 @@ async fn drive(
     out: &std::path::Path,
     name: &str,
     verbose: bool,
-) -> Result<(), CliError> {
+) -> Result<Result<(), CliError>, CliError> {
     let mut client = connect(url).await?;
     let reply = client
         .submit(v1::SubmitRequest { spec_toml: text })
@@ -146,7 +161,7 @@ async fn drive(
     // Fetch whatever finished, also when the sweep failed: nothing computed is lost.
     let files = fetch(&mut client, reply.sweep, out, false).await?;
     for f in &files {
-        eprintln!("wrote {}", f.display());
+        tracing::info!(file = %f.display(), "fetched");
     }
-    ended_ok(&last)
+    Ok(ended_ok(&last))
 }
