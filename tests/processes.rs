@@ -91,3 +91,40 @@ fn a_coordinator_killed_mid_sweep_resumes_and_spooled_results_are_delivered() {
         assert_eq!(left, 0, "agent {name}'s spool is empty");
     }
 }
+
+#[test]
+fn an_agent_stopped_with_sigterm_gives_its_task_back_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A TTL far longer than the test: only an explicit release can free the task in time.
+    let (coord, url) = coordinator(dir.path(), "127.0.0.1:0", 600_000, "a");
+    let spec = small_spec(dir.path(), 2, 4, 2_000_000);
+    let mut leaving = agent(dir.path(), &url, "leaving", 1);
+    let id = submit(&spec, &url);
+    wait_for_lease(&url, "leaving", TIMEOUT);
+    let pid = leaving.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = leaving.child.wait().unwrap();
+    assert!(
+        exit.success(),
+        "a clean exit on SIGTERM: {exit:?}\n{}",
+        leaving.log_text()
+    );
+    assert!(leaving.log_text().contains("giving the task back"));
+    let start = Instant::now();
+    let _stayer = agent(dir.path(), &url, "stayer", 1);
+    wait_status(id, &url, TIMEOUT, completed);
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "released, not expired"
+    );
+    let rows = fetch_rows(id, &url, &dir.path().join("out"));
+    assert_one_row_per_point(&rows, 4);
+    assert!(rows.iter().all(|r| r.agent == "stayer"));
+    drop(coord);
+}

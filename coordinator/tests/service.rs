@@ -39,6 +39,7 @@ backend = "cpu"
 "#;
 
 struct Harness {
+    url: String,
     agents: AgentsClient<Channel>,
     sweeps: SweepsClient<Channel>,
     dir: tempfile::TempDir,
@@ -55,10 +56,11 @@ async fn start(ttl_ms: u64) -> Harness {
     tokio::spawn(serve(listener, config, async {
         let _ = stopped.await;
     }));
-    let channel = tonic::transport::Endpoint::from_shared(url)
+    let channel = tonic::transport::Endpoint::from_shared(url.clone())
         .unwrap()
         .connect_lazy();
     Harness {
+        url,
         agents: AgentsClient::new(channel.clone()),
         sweeps: SweepsClient::new(channel),
         dir,
@@ -375,4 +377,106 @@ async fn bad_requests_get_invalid_argument_not_a_panic() {
         .unwrap()
         .into_inner();
     assert_eq!(ok.outcome, v1::ReportOutcome::Accepted as i32);
+}
+
+async fn status(h: &mut Harness, sweep: u64) -> v1::SweepStatus {
+    h.sweeps
+        .status(v1::StatusRequest { sweep })
+        .await
+        .unwrap()
+        .into_inner()
+        .sweeps
+        .remove(0)
+}
+
+async fn fail(h: &mut Harness, agent: &str, task: &v1::TaskAssignment, kind: v1::FailureKind) {
+    let r = h
+        .agents
+        .fail(v1::FailRequest {
+            agent: agent.into(),
+            task: task.task,
+            kind: kind as i32,
+            message: "boom".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.outcome, v1::ReportOutcome::Accepted as i32);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_count_toward_max_attempts_lost_leases_do_not_and_cancel_supersedes() {
+    let mut h = start(5000).await;
+    let sweep = submit(&mut h).await; // max_attempts defaults to 3
+    register(&mut h, "a").await;
+    let t1 = lease(&mut h, "a").await;
+    assert_eq!(t1.attempt, 1);
+    fail(&mut h, "a", &t1, v1::FailureKind::Lost).await;
+    let t2 = lease(&mut h, "a").await;
+    assert_eq!(t2.attempt, 1, "a lost lease is not counted");
+    assert!(t2.task.unwrap().epoch > t1.task.unwrap().epoch);
+    fail(&mut h, "a", &t2, v1::FailureKind::Error).await;
+    let t3 = lease(&mut h, "a").await;
+    assert_eq!(t3.attempt, 2);
+    fail(&mut h, "a", &t3, v1::FailureKind::Error).await;
+    let t4 = lease(&mut h, "a").await;
+    assert_eq!(t4.attempt, 3);
+    fail(&mut h, "a", &t4, v1::FailureKind::Error).await;
+    let s = status(&mut h, sweep).await;
+    assert_eq!(s.state, v1::SweepState::Failed as i32);
+    assert_eq!(s.last_error, "boom");
+    assert_eq!(s.tasks.unwrap().failed, 1);
+    let none = h
+        .agents
+        .lease(v1::LeaseRequest {
+            agent: "a".into(),
+            wait_ms: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(none.task.is_none(), "a failed task is not leased again");
+
+    // Cancel: the running lease is superseded, its report not stored.
+    let second = submit(&mut h).await;
+    let t = lease(&mut h, "a").await;
+    assert_eq!(t.task.unwrap().sweep, second);
+    let c = h
+        .sweeps
+        .cancel(v1::CancelRequest { sweep: second })
+        .await
+        .unwrap()
+        .into_inner()
+        .status
+        .unwrap();
+    assert_eq!(c.state, v1::SweepState::Cancelled as i32);
+    let late = h
+        .agents
+        .complete(complete("a", &t, 1.0))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(late.outcome, v1::ReportOutcome::Superseded as i32);
+    assert_eq!(status(&mut h, second).await.points_done, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_health_reports_both_services_serving() {
+    let h = start(5000).await;
+    let endpoint = tonic::transport::Endpoint::from_shared(h.url.clone()).unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(endpoint.connect_lazy());
+    for service in ["sweep.v1.Sweeps", "sweep.v1.Agents"] {
+        let r = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            r.status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+            "{service}"
+        );
+    }
 }
