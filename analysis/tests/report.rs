@@ -164,9 +164,13 @@ fn network_and_adiabat_figures() {
             "entropy_vs_wd",
             "entropy_vs_lr",
             "sigma2",
+            "loss",
             "temperature"
         ]
     );
+    // One dot series per wd curve, one dot per point.
+    let loss = find(&figs, "loss");
+    assert_eq!((loss.dot_series, loss.dots), (b.len(), a.len() * b.len()));
     // Networks: the entropy lines are the quadratic fit.
     assert_eq!(find(&figs, "entropy_vs_lr").lines, 5);
     let rows = isotropic_adiabats(

@@ -497,6 +497,29 @@ fn network_figures(a: &Analysis, names: (&str, &str)) -> Vec<(String, Figure)> {
             )
         })
         .collect();
+    // The paper's network figures plot the stationary training loss against the learning rate.
+    let loss: Vec<Series> = cs
+        .iter()
+        .enumerate()
+        .map(|(i, (label, ps))| {
+            dots(
+                format!("{} = {label}", names.1),
+                ps.iter().map(|p| (p.first, p.measured.energy)).collect(),
+                colour(i, n, viridis),
+            )
+        })
+        .collect();
+    out.push((
+        "loss".to_owned(),
+        Figure::Chart(Chart {
+            title: format!("stationary training loss vs {}", names.0),
+            x_label: names.0.to_owned(),
+            y_label: "mean loss".to_owned(),
+            log_x: true,
+            log_y: true,
+            series: loss,
+        }),
+    ));
     out.push((
         "temperature".to_owned(),
         Figure::Chart(Chart {
