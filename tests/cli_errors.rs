@@ -7,28 +7,8 @@ mod common;
 
 use common::*;
 
-const GOOD: &str = r#"
-version = 1
-name = "t"
-seed = 1
-[workload]
-kind = "isotropic"
-dim = 3
-[protocol]
-kind = "fixed_lr"
-[grid]
-lr = { geomspace = [1e-3, 1e-1, 3] }
-wd = [1e-3, 1e-2]
-[schedule]
-iterations = 100000
-log_every = 100
-average_last = 50000
-[entropy]
-queue = 100
-every = 10
-log_every = 5000
-average_last = 5
-"#;
+/// A valid spec (shared with the spec crate's bad-spec tests).
+const GOOD: &str = include_str!("../testdata/minimal-spec.toml");
 
 /// Twelve kinds of bad spec and the key each message must name.
 const BAD: &[(&str, &str, &str)] = &[

@@ -3,28 +3,8 @@
 
 use sweep_spec::{SpecError, parse};
 
-const GOOD: &str = r#"
-version = 1
-name = "t"
-seed = 1
-[workload]
-kind = "isotropic"
-dim = 3
-[protocol]
-kind = "fixed_lr"
-[grid]
-lr = { geomspace = [1e-3, 1e-1, 3] }
-wd = [1e-3, 1e-2]
-[schedule]
-iterations = 100000
-log_every = 100
-average_last = 50000
-[entropy]
-queue = 100
-every = 10
-log_every = 5000
-average_last = 5
-"#;
+/// A valid spec; every case breaks one line of it.
+const GOOD: &str = include_str!("../../testdata/minimal-spec.toml");
 
 /// The spec with the whole line `from` replaced by `to` (or `to` appended when `from` is empty).
 fn with(from: &str, to: &str) -> String {
