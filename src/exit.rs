@@ -34,7 +34,10 @@ impl CliError {
         use tonic::Code;
         let message = format!("{what}: {}", status.message());
         match status.code() {
-            Code::InvalidArgument | Code::NotFound | Code::AlreadyExists => Self::Usage(message),
+            Code::InvalidArgument
+            | Code::NotFound
+            | Code::AlreadyExists
+            | Code::Unauthenticated => Self::Usage(message),
             Code::Unavailable => Self::Failure(format!(
                 "{what}: coordinator unreachable ({})",
                 status.message()

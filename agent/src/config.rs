@@ -45,6 +45,8 @@ pub struct AgentConfig {
     pub lease_wait: Duration,
     /// Longest pause between attempts to reach the coordinator.
     pub retry_max: Duration,
+    /// Bearer token sent with every call (DESIGN §8).
+    pub token: Option<String>,
 }
 
 impl AgentConfig {
@@ -61,6 +63,7 @@ impl AgentConfig {
             backend: BackendChoice::Auto,
             lease_wait: Duration::from_secs(10),
             retry_max: Duration::from_secs(5),
+            token: None,
         }
     }
 }

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sweep_proto::auth::{AgentsConn, BearerToken, agents_client};
 use sweep_proto::v1;
-use sweep_proto::v1::agents_client::AgentsClient;
 use tokio::sync::{mpsc, watch};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 use tonic::{Code, Status};
 use tracing::Instrument;
 
@@ -62,7 +62,7 @@ type Running = Arc<Mutex<HashMap<(u64, u32, u64), (v1::TaskRef, Arc<RunningTask>
 
 struct Agent {
     config: AgentConfig,
-    client: AgentsClient<Channel>,
+    client: AgentsConn,
     pool: ComputePool,
     spool: Spool,
     running: Running,
@@ -110,10 +110,11 @@ pub async fn run(
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true);
     let channel = endpoint.connect_lazy();
-    let limit = sweep_proto::MAX_MESSAGE_BYTES;
-    let client = AgentsClient::new(channel)
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit);
+    let token = BearerToken::new(config.token.as_deref()).map_err(|e| AgentError::Url {
+        url: config.coordinator.clone(),
+        detail: e.to_string(),
+    })?;
+    let client = agents_client(channel, token);
     let pool = ComputePool::new(config.threads, &config.name)
         .map_err(|e| AgentError::Pool(e.to_string()))?;
     let spool = Spool::open(&config.spool_dir)?;
@@ -153,7 +154,7 @@ pub async fn run(
 }
 
 async fn register(
-    client: &mut AgentsClient<Channel>,
+    client: &mut AgentsConn,
     name: &str,
     caps: &v1::Capabilities,
 ) -> Result<v1::RegisterReply, Status> {
@@ -199,7 +200,12 @@ impl Agent {
                         tracing::info!(coordinator = %self.config.coordinator, threads = caps.cpu_threads, "registered");
                     }
                     Err(s)
-                        if matches!(s.code(), Code::FailedPrecondition | Code::InvalidArgument) =>
+                        if matches!(
+                            s.code(),
+                            Code::FailedPrecondition
+                                | Code::InvalidArgument
+                                | Code::Unauthenticated
+                        ) =>
                     {
                         return Err(AgentError::Refused(s.message().to_owned()));
                     }
@@ -450,7 +456,7 @@ fn classify(s: Status) -> Delivery {
 /// Sends series chunks as the task produces them (best effort: what is not acknowledged is sent
 /// again at delivery). Returns every chunk and the acknowledged sequence numbers.
 async fn report_series(
-    mut client: AgentsClient<Channel>,
+    mut client: AgentsConn,
     agent: String,
     task: v1::TaskRef,
     mut rx: mpsc::UnboundedReceiver<Vec<v1::SeriesSample>>,
@@ -484,7 +490,7 @@ async fn report_series(
 
 /// Beats every `heartbeat_ms` on one stream, reopening it (and registering again) when it breaks.
 async fn heartbeat_loop(
-    mut client: AgentsClient<Channel>,
+    mut client: AgentsConn,
     agent: String,
     caps: v1::Capabilities,
     running: Running,

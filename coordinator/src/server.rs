@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sweep_proto::auth::RequireToken;
 use sweep_proto::v1::agents_server::AgentsServer;
 use sweep_proto::v1::sweeps_server::SweepsServer;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tonic::service::interceptor::InterceptedService;
 
 use crate::export::ExportJob;
 use crate::scheduler::LeasePolicy;
@@ -28,6 +30,9 @@ pub struct CoordinatorConfig {
     pub data_dir: PathBuf,
     /// A lease lasts this long past its grant or last heartbeat.
     pub lease_ttl: Duration,
+    /// Bearer token every client and agent must send (DESIGN §8); required unless the
+    /// listener is on loopback.
+    pub token: Option<String>,
 }
 
 impl CoordinatorConfig {
@@ -36,6 +41,7 @@ impl CoordinatorConfig {
         Self {
             data_dir: data_dir.into(),
             lease_ttl: Duration::from_secs(30),
+            token: None,
         }
     }
 }
@@ -55,6 +61,11 @@ pub enum CoordinatorError {
     /// The state database.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Listening beyond loopback without a token.
+    #[error(
+        "listening on {0}, which is not a loopback address, needs a bearer token (--token-file or $SWEEP_TOKEN)"
+    )]
+    Insecure(std::net::SocketAddr),
     /// The gRPC server.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -66,6 +77,12 @@ pub async fn serve(
     config: CoordinatorConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), CoordinatorError> {
+    if let Ok(addr) = listener.local_addr()
+        && !addr.ip().is_loopback()
+        && config.token.is_none()
+    {
+        return Err(CoordinatorError::Insecure(addr));
+    }
     let sweeps_dir = config.data_dir.join("sweeps");
     std::fs::create_dir_all(&sweeps_dir).map_err(|source| CoordinatorError::DataDir {
         path: sweeps_dir.clone(),
@@ -103,16 +120,18 @@ pub async fn serve(
     let limit = sweep_proto::MAX_MESSAGE_BYTES;
     let result = tonic::transport::Server::builder()
         .add_service(health_service)
-        .add_service(
+        .add_service(InterceptedService::new(
             SweepsServer::new(SweepsService::new(Arc::clone(&shared)))
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
-        )
-        .add_service(
+            RequireToken::new(config.token.as_deref()),
+        ))
+        .add_service(InterceptedService::new(
             AgentsServer::new(AgentsService::new(Arc::clone(&shared)))
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
-        )
+            RequireToken::new(config.token.as_deref()),
+        ))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await;
     expirer.abort();

@@ -5,7 +5,10 @@
 //! * [`v1::sweeps_server`] / [`v1::sweeps_client`]: clients (submit, status, watch, cancel,
 //!   agents, results);
 //! * [`v1::agents_server`] / [`v1::agents_client`]: workers (register, lease, heartbeat, series,
-//!   complete, fail).
+//!   complete, fail);
+//! * [`auth`]: bearer tokens, and clients that send them.
+
+pub mod auth;
 
 /// The generated `sweep.v1` code.
 #[allow(missing_docs, clippy::all, clippy::unwrap_used)]

@@ -33,6 +33,9 @@ struct Args {
     /// Longest pause between attempts to reach the coordinator, in milliseconds.
     #[arg(long, default_value_t = 5_000)]
     retry_max_ms: u64,
+    /// File holding the coordinator's bearer token (default: `$SWEEP_TOKEN`, if set).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -57,6 +60,8 @@ fn run(args: Args) -> Result<(), CliError> {
     config.threads = args.threads;
     config.backend = backend;
     config.retry_max = Duration::from_millis(args.retry_max_ms.max(10));
+    config.token =
+        sweep_proto::auth::read_token(args.token_file.as_deref()).map_err(CliError::Usage)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -22,6 +22,10 @@ struct Args {
     /// Lease time-to-live in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     lease_ttl_ms: u64,
+    /// File holding the bearer token clients and agents must send (default: `$SWEEP_TOKEN`);
+    /// required when listening beyond loopback.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -37,6 +41,8 @@ fn serve(args: Args) -> Result<(), CliError> {
     if args.lease_ttl_ms == 0 {
         return Err(CliError::Usage("--lease-ttl-ms: must be at least 1".into()));
     }
+    let token =
+        sweep_proto::auth::read_token(args.token_file.as_deref()).map_err(CliError::Usage)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -51,8 +57,14 @@ fn serve(args: Args) -> Result<(), CliError> {
         }
         let mut config = sweep_coordinator::CoordinatorConfig::new(&args.data_dir);
         config.lease_ttl = Duration::from_millis(args.lease_ttl_ms);
+        config.token = token;
         sweep_coordinator::serve(listener, config, thermosweep::signals::terminated())
             .await
-            .map_err(|e| CliError::Failure(e.to_string()))
+            .map_err(|e| match e {
+                e @ sweep_coordinator::CoordinatorError::Insecure(_) => {
+                    CliError::Usage(e.to_string())
+                }
+                e => CliError::Failure(e.to_string()),
+            })
     })
 }

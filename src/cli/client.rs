@@ -2,13 +2,17 @@
 
 use std::time::Duration;
 
-use sweep_proto::v1::sweeps_client::SweepsClient;
-use tonic::transport::{Channel, Endpoint};
+use sweep_proto::auth::{BearerToken, SweepsConn, sweeps_client};
+use tonic::transport::Endpoint;
 
 use crate::exit::CliError;
 
-/// A `Sweeps` client for `url`, connected (so an unreachable coordinator is one clear error).
-pub async fn connect(url: &str) -> Result<SweepsClient<Channel>, CliError> {
+/// A `Sweeps` client for `url`, connected (so an unreachable coordinator is one clear error),
+/// sending the token from `--token-file` or `$SWEEP_TOKEN` if there is one.
+pub async fn connect(url: &str) -> Result<SweepsConn, CliError> {
+    let token =
+        sweep_proto::auth::read_token(super::token_file().as_deref()).map_err(CliError::Usage)?;
+    let token = BearerToken::new(token.as_deref()).map_err(|e| CliError::Usage(e.to_string()))?;
     let endpoint = Endpoint::from_shared(url.to_owned())
         .map_err(|e| CliError::Usage(format!("coordinator URL {url:?}: {e}")))?
         .connect_timeout(Duration::from_secs(5))
@@ -17,8 +21,5 @@ pub async fn connect(url: &str) -> Result<SweepsClient<Channel>, CliError> {
         .connect()
         .await
         .map_err(|e| CliError::Failure(format!("cannot reach the coordinator at {url}: {e}")))?;
-    let limit = sweep_proto::MAX_MESSAGE_BYTES;
-    Ok(SweepsClient::new(channel)
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit))
+    Ok(sweeps_client(channel, token))
 }

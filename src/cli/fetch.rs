@@ -5,9 +5,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use sweep_proto::auth::SweepsConn;
 use sweep_proto::v1;
-use sweep_proto::v1::sweeps_client::SweepsClient;
-use tonic::transport::Channel;
 
 use crate::exit::CliError;
 
@@ -15,7 +14,7 @@ const KNOWN: &[&str] = &["spec.toml", "results.parquet", "series.parquet"];
 
 /// Fetches the files of `sweep` into `out`; returns the paths written.
 pub async fn fetch(
-    client: &mut SweepsClient<Channel>,
+    client: &mut SweepsConn,
     sweep: u64,
     out: &Path,
     skip_series: bool,

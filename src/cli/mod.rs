@@ -27,6 +27,9 @@ pub struct Cli {
     /// Show the embedded coordinator's and agents' logs (info level).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// File holding the coordinator's bearer token (default: `$SWEEP_TOKEN`, if set).
+    #[arg(long, global = true)]
+    pub token_file: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -123,9 +126,17 @@ pub enum Command {
     },
 }
 
+static TOKEN_FILE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// The `--token-file` given, if any.
+pub(crate) fn token_file() -> Option<PathBuf> {
+    TOKEN_FILE.get().cloned().flatten()
+}
+
 impl Cli {
     /// Runs the command.
     pub fn execute(self) -> Result<(), CliError> {
+        let _ = TOKEN_FILE.set(self.token_file.clone());
         let level = if self.verbose { "info" } else { "warn" };
         crate::logging::init(self.log_format, level);
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
+use sweep_proto::auth::SweepsConn;
 use sweep_proto::v1;
-use sweep_proto::v1::sweeps_client::SweepsClient;
-use tonic::transport::Channel;
 
 use super::client::connect;
 use super::fetch::fetch;
@@ -49,10 +48,7 @@ pub async fn status(id: Option<u64>, url: &str) -> Result<(), CliError> {
 }
 
 /// Follows a sweep until it ends; returns its last status.
-pub async fn follow(
-    client: &mut SweepsClient<Channel>,
-    id: u64,
-) -> Result<v1::SweepStatus, CliError> {
+pub async fn follow(client: &mut SweepsConn, id: u64) -> Result<v1::SweepStatus, CliError> {
     let mut stream = client
         .watch(v1::WatchRequest { sweep: id })
         .await
