@@ -1,0 +1,18 @@
+//! Fully scale-invariant neural networks for thermosweep's `convnet` and `resnet18` workloads
+//! (SPEC §7): the data they train on, the layers with hand-written backward passes, and the two
+//! models with a flat scale-invariant parameter vector and a frozen head.
+//!
+//! Activations are stored channel-major, `[C, N, H, W]` ("CNHW"): a convolution is then one GEMM
+//! over the whole batch whose output is already in that layout, and BatchNorm's per-channel
+//! statistics read contiguous memory.
+
+pub mod data;
+pub mod init;
+pub mod layers;
+pub mod models;
+pub mod real;
+pub mod tensor;
+
+pub use models::{Architecture, Head, Network};
+pub use real::Real;
+pub use tensor::Act;
