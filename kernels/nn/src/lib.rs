@@ -12,6 +12,7 @@ pub mod layers;
 pub mod models;
 pub mod real;
 pub mod tensor;
+pub mod train;
 
 pub use models::{Architecture, Head, Network};
 pub use real::Real;
