@@ -4,10 +4,14 @@
 //! truncation error small. So every layer is generic over [`Real`], and the same code is checked
 //! in `f64` and run in `f32`.
 //!
-//! GEMM: `matrixmultiply` (pinned in DEPENDENCIES.md, ~50 GFLOP/s f32 on the 2 shared cores). It is
-//! a small, well-kept crate with f32 and f64 kernels and arbitrary strides, which is all im2col
-//! convolutions need; candle and burn would bring their own tensor runtimes and minutes of build
-//! for the same GEMM. (Not benchmarked against them here: see the crate's report.)
+//! GEMM: `matrixmultiply` (pinned in DEPENDENCIES.md, ~50 GFLOP/s f32 on the 2 shared cores), a
+//! small, well-kept crate with f32 and f64 kernels and arbitrary strides: all that im2col
+//! convolutions need. Measured on this machine (2 shared cores, load ≈ 6, batch 128, f32, one SGD
+//! step): ours 264 ms (ConvNet c=8) and 255 ms (ResNet-18 k=4), against 349 ms and 308 ms for
+//! the same models jit-compiled by JAX/XLA on the CPU (`examples/step_speed.rs`). A hand-written
+//! layer set on a GEMM is thus at least as fast as a full compiler stack here, and it keeps f64
+//! for the checks; candle and burn would add a tensor runtime and minutes of build without
+//! changing the GEMM, and were not benchmarked.
 
 use std::fmt::Debug;
 use std::iter::Sum;
