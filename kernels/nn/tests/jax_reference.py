@@ -81,7 +81,7 @@ def features(arch, ws, shp, x, eps):
         u = jax.nn.relu(bn(t, eps))
         v = conv(u, ws[i + 1], 1, 1)
         if has_sc:
-            sc = conv(bn(h, eps), ws[i + 2], shp[i + 2][3], 0)
+            sc = conv(bn(o, eps), ws[i + 2], shp[i + 2][3], 0)  # BN in the shortcut, on ReLU(BN(h))
             i += 3
         else:
             sc = h

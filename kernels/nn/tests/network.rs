@@ -114,23 +114,21 @@ fn resnet18_scale_invariant_exactly_without_bn_eps() {
 
 #[test]
 fn pytorch_bn_eps_breaks_invariance_as_eps_over_alpha_squared() {
-    // With ε = 1e-5 each BatchNorm divides by √(α²σ² + ε): the loss at scale α differs from the
-    // exactly invariant (ε = 0) loss by O(ε/(α²σ²)). Oracle: the deviation falls 100× per 10× in α.
+    // With ε = 1e-5 each BatchNorm on a conv output divides by √(α²σ² + ε): the loss at scale α
+    // differs from its α → ∞ limit by O(ε/(α²σ²)). (The ResNet's shortcut BN reads an already
+    // normalised input, so its ε effect does not depend on α and cancels in the difference.)
+    // Oracle: the deviation from the α = 10⁴ loss falls 100× per 10× in α.
     for arch in [
         Architecture::ConvNet { c: 2 },
         Architecture::ResNet18 { k: 1 },
     ] {
         let (net, si, x, labels) = setup(arch, 3, 10);
-        let exact = net
-            .clone()
-            .with_bn_eps(0.0)
-            .loss(&si, &x, &labels)
-            .expect("loss");
-        let dev = |alpha: f64| {
+        let at = |alpha: f64| {
             let w: Vec<f64> = si.iter().map(|v| v * alpha).collect();
-            (net.loss(&w, &x, &labels).expect("loss") - exact).abs()
+            net.loss(&w, &x, &labels).expect("loss")
         };
-        let (d10, d100) = (dev(10.0), dev(100.0));
+        let limit = at(1e4);
+        let (d10, d100) = ((at(10.0) - limit).abs(), (at(100.0) - limit).abs());
         assert!(
             d10 > 0.0 && d10 < 1e-3,
             "{arch:?}: deviation at α=10 is {d10:e}"

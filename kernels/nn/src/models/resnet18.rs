@@ -3,11 +3,11 @@
 //! BN–ReLU–AvgPool(4), frozen Linear(8k→K) without bias.
 //!
 //! Block: `o = ReLU(BN(h))`, `out = conv_b(ReLU(BN(conv_a(o)))) + shortcut`, where the shortcut is
-//! `h` itself, or `conv_1×1(BN(h))` when the block changes width or stride. SPEC §7.1 says "a BN on
-//! the shortcut before the 1×1 downsampling conv" without fixing its input; we apply it to the
-//! block input `h`. Since BN has no affine parameters that is the same tensor as the first BN's
-//! output, before the ReLU. Either reading keeps every branch homogeneous of degree 1 in the conv
-//! weights, so the network stays scale-invariant, and neither changes `dim`.
+//! `h` itself, or `conv_1×1(BN(o))` when the block changes width or stride: the extra BN "in the
+//! shortcut before downsampling" of SPEC §7.1, applied (as in the reference code's
+//! `self.shortcut(out)`) to the block's pre-activated input `o`, with its own batch statistics.
+//! Every branch is then homogeneous of degree 1 in the conv weights, so the network is
+//! scale-invariant.
 //!
 //! Parameter order: the stem conv, then per block `conv_a`, `conv_b`, and the shortcut conv if any.
 //! `dim = 9·C_in·k + 2724k²`: 43 692 for k = 4 with 3 channels, 43 620 with 1 channel.
@@ -47,12 +47,13 @@ pub fn convs(k: usize, in_channels: usize) -> Vec<Conv> {
 /// What one block keeps for the backward pass.
 struct Block<T> {
     bn1: BnCache<T>,
+    /// The shortcut's BatchNorm of `o1` (blocks with a 1×1 shortcut only).
+    bn_sc: Option<BnCache<T>>,
     o1: Act<T>,
     bn2: BnCache<T>,
     u: Act<T>,
     /// Index of `conv_a` in the conv list; `conv_b` follows, then the shortcut conv if any.
     first: usize,
-    shortcut: bool,
 }
 
 /// Forward pass, and backward into `grad` when given. Shapes were checked by the caller.
@@ -76,19 +77,22 @@ pub(crate) fn run<T: Real>(
         let bn2 = bn_forward(&t, eps);
         let u = relu_forward(&bn2.y);
         let mut out = conv_forward(&convs[idx + 1], &u, net.weight(si, idx + 1));
-        if shortcut {
-            let s = conv_forward(&convs[idx + 2], &bn1.y, net.weight(si, idx + 2));
+        let bn_sc = if shortcut {
+            let bs = bn_forward(&o1, eps);
+            let s = conv_forward(&convs[idx + 2], &bs.y, net.weight(si, idx + 2));
             out.data.iter_mut().zip(&s.data).for_each(|(a, b)| *a += *b);
+            Some(bs)
         } else {
             out.data.iter_mut().zip(&h.data).for_each(|(a, b)| *a += *b);
-        }
+            None
+        };
         cache.push(Block {
             bn1,
+            bn_sc,
             o1,
             bn2,
             u,
             first: idx,
-            shortcut,
         });
         idx += if shortcut { 3 } else { 2 };
         h = out;
@@ -108,7 +112,7 @@ pub(crate) fn run<T: Real>(
     let mut dh = bn_backward(&bnf, &relu_backward(&r, &dr));
     for b in cache.iter().rev() {
         let i = b.first;
-        // Inputs of conv_b and conv_a are u and o1; the block input's BN output is bn1.y.
+        // Inputs of conv_b and conv_a are u and o1; the shortcut conv reads BN(o1).
         let du = conv_backward(
             &convs[i + 1],
             &b.u,
@@ -117,31 +121,34 @@ pub(crate) fn run<T: Real>(
             &mut grad[net.range(i + 1)],
         );
         let dt = bn_backward(&b.bn2, &relu_backward(&b.u, &du));
-        let do1 = conv_backward(
+        let mut do1 = conv_backward(
             &convs[i],
             &b.o1,
             net.weight(si, i),
             &dt,
             &mut grad[net.range(i)],
         );
-        let mut dbn1 = relu_backward(&b.o1, &do1);
-        if b.shortcut {
-            let ds = conv_backward(
-                &convs[i + 2],
-                &b.bn1.y,
-                net.weight(si, i + 2),
-                &dh,
-                &mut grad[net.range(i + 2)],
-            );
-            dbn1.data
-                .iter_mut()
-                .zip(&ds.data)
-                .for_each(|(a, s)| *a += *s);
-            dh = bn_backward(&b.bn1, &dbn1);
-        } else {
-            let mut dx = bn_backward(&b.bn1, &dbn1);
-            dx.data.iter_mut().zip(&dh.data).for_each(|(a, s)| *a += *s);
-            dh = dx;
+        match &b.bn_sc {
+            Some(bs) => {
+                let dbs = conv_backward(
+                    &convs[i + 2],
+                    &bs.y,
+                    net.weight(si, i + 2),
+                    &dh,
+                    &mut grad[net.range(i + 2)],
+                );
+                let extra = bn_backward(bs, &dbs);
+                do1.data
+                    .iter_mut()
+                    .zip(&extra.data)
+                    .for_each(|(a, e)| *a += *e);
+                dh = bn_backward(&b.bn1, &relu_backward(&b.o1, &do1));
+            }
+            None => {
+                let mut dx = bn_backward(&b.bn1, &relu_backward(&b.o1, &do1));
+                dx.data.iter_mut().zip(&dh.data).for_each(|(a, s)| *a += *s);
+                dh = dx;
+            }
         }
     }
     // The stem's input gradient is not needed; computing it costs one small GEMM.
