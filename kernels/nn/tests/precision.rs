@@ -5,8 +5,8 @@
 //! Tolerances: the loss to 1e-6. The gradient to 1e-2 relative, because a ReLU input within f32
 //! rounding of 0 can fall on the other side of the kink in f32. Measured: ConvNet 8e-7; ResNet
 //! 5e-6 in stages 3–4 but 2e-3 below them: a jump at one stage boundary, consistent with (not
-//! proven to be) a single flipped
-//! unit (one unit's share of a BN-coupled gradient over M ≈ 2.6e5 activations is ~1/√M ≈ 2e-3).
+//! proven to be) a single flipped unit (one unit's share of a BN-coupled gradient over
+//! M ≈ 2.6e5 activations is ~1/√M ≈ 2e-3).
 //! Any real precision bug (an f32 accumulation over 10⁵ terms, a wrong cast) shows at every
 //! layer, not at one boundary.
 
