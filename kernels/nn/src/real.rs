@@ -6,8 +6,9 @@
 //!
 //! GEMM: `matrixmultiply` (pinned in DEPENDENCIES.md, ~50 GFLOP/s f32 on the 2 shared cores), a
 //! small, well-kept crate with f32 and f64 kernels and arbitrary strides: all that im2col
-//! convolutions need. Measured on this machine (2 shared cores, load ≈ 6, batch 128, f32, one SGD
-//! step): ours 264 ms (ConvNet c=8) and 255 ms (ResNet-18 k=4), against 349 ms and 308 ms for
+//! convolutions need. Measured on this machine (2 cores shared, load average 6–8, batch 128, f32,
+//! one SGD step, `examples/step_speed.rs`): ours 264–273 ms (ConvNet c=8) and 255–288 ms
+//! (ResNet-18 k=4), against 349 ms and 308 ms for
 //! the same models jit-compiled by JAX/XLA on the CPU (`examples/step_speed.rs`). A hand-written
 //! layer set on a GEMM is thus at least as fast as a full compiler stack here, and it keeps f64
 //! for the checks; candle and burn would add a tensor runtime and minutes of build without
