@@ -8,8 +8,8 @@
 //! small, well-kept crate with f32 and f64 kernels and arbitrary strides: all that im2col
 //! convolutions need. Measured on this machine (2 cores shared, load average 6–8, batch 128, f32,
 //! one SGD step, `examples/step_speed.rs`): ours 264–273 ms (ConvNet c=8) and 255–288 ms
-//! (ResNet-18 k=4), against 349 ms and 308 ms for
-//! the same models jit-compiled by JAX/XLA on the CPU (`examples/step_speed.rs`). A hand-written
+//! (ResNet-18 k=4), against 349 ms and 308 ms for the same models jit-compiled by JAX/XLA on the
+//! CPU (a one-off script around `tests/jax_reference.py`'s model, not committed). A hand-written
 //! layer set on a GEMM is thus at least as fast as a full compiler stack here, and it keeps f64
 //! for the checks; candle and burn would add a tensor runtime and minutes of build without
 //! changing the GEMM, and were not benchmarked.
