@@ -38,6 +38,12 @@ pub enum Stream {
     InitialDirection = 1,
     /// The isotropic model's target direction w* (keyed by `target_seed`).
     Target = 2,
+    /// Mini-batch indices of a network workload, drawn i.i.d. per iteration (keyed by the data
+    /// seed; `sweep-nn`'s sampler).
+    BatchIndices = 3,
+    /// Initial weights of a network workload: convolutions and the frozen head (keyed by the
+    /// init seed; `sweep-nn`'s initialiser).
+    NetworkInit = 4,
 }
 
 /// The Philox counter of block `block` of iteration `iteration` in `stream`.

@@ -1,0 +1,29 @@
+//! Fully scale-invariant neural networks for thermosweep's `convnet` and `resnet18` workloads
+//! (SPEC §7): the data they train on, the layers with hand-written backward passes, and the two
+//! models with a flat scale-invariant parameter vector and a frozen head.
+//!
+//! Activations are stored channel-major, `[C, N, H, W]` ("CNHW"): a convolution is then one GEMM
+//! over the whole batch whose output is already in that layout, and BatchNorm's per-channel
+//! statistics read contiguous memory.
+//!
+//! Public API in one place:
+//! * [`data`]: [`data::Dataset`] (`mnist_family`, `cifar`, `batch`), [`data::BatchSampler`],
+//!   [`data::DataError`], the IDX and CIFAR codecs and the normalisation constants;
+//! * [`models`]: [`Architecture`] (`ConvNet { c }`, `ResNet18 { k }`, `dim`), [`Network`]
+//!   (`initial`, `new`, `loss`, `loss_grad`, `dim`, `head`), [`Head`];
+//! * [`train`]: [`train::Update`] (the three protocols), [`train::apply_update`],
+//!   [`train::Trainer`] (`step`), [`train::gradient_statistics`] → [`train::GradStats`]
+//!   (`trace_sigma`);
+//! * [`layers`]: each layer's forward and backward, [`real::Real`] (f32 / f64) and [`real::gemm`].
+
+pub mod data;
+pub mod init;
+pub mod layers;
+pub mod models;
+pub mod real;
+pub mod tensor;
+pub mod train;
+
+pub use models::{Architecture, Head, Network};
+pub use real::Real;
+pub use tensor::Act;

@@ -1,0 +1,109 @@
+//! A training run's state: the network, the data, the batch sampler and the current
+//! scale-invariant weights. Each [`Trainer::step`] draws iteration `t`'s i.i.d. batch, computes
+//! the mini-batch gradient and applies the protocol's update.
+
+use thiserror::Error;
+
+use super::norm;
+use super::protocol::{Update, apply_update};
+use crate::data::{BatchSampler, Dataset};
+use crate::models::{NetError, Network};
+use crate::real::Real;
+
+/// A step that could not run.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    /// The network rejected the batch or the weights.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The loss or the gradient became NaN or infinite.
+    #[error("non-finite loss or gradient at iteration {iteration}")]
+    NonFinite {
+        /// The iteration.
+        iteration: u64,
+    },
+}
+
+/// What one step logs (SPEC §7.3's running metrics).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepLog {
+    /// Iteration index (0 for the first step).
+    pub iteration: u64,
+    /// Mini-batch loss before the update.
+    pub loss: f64,
+    /// ‖g‖ of the mini-batch gradient.
+    pub grad_norm: f64,
+    /// The learning rate applied.
+    pub lr: f64,
+    /// ‖w̃‖ before projection.
+    pub pre_norm: f64,
+    /// ‖w‖ after the update.
+    pub norm: f64,
+}
+
+/// A training run in progress.
+pub struct Trainer<'a, T> {
+    net: &'a Network<T>,
+    data: &'a Dataset,
+    sampler: BatchSampler,
+    weights: Vec<T>,
+    grad: Vec<T>,
+    indices: Vec<usize>,
+    iteration: u64,
+}
+
+impl<'a, T: Real> Trainer<'a, T> {
+    /// A run from `weights` (length `dim`), drawing batches from `sampler` over `data`.
+    pub fn new(
+        net: &'a Network<T>,
+        data: &'a Dataset,
+        sampler: BatchSampler,
+        weights: Vec<T>,
+    ) -> Self {
+        let dim = net.dim();
+        Self {
+            net,
+            data,
+            sampler,
+            weights,
+            grad: vec![T::ZERO; dim],
+            indices: Vec::new(),
+            iteration: 0,
+        }
+    }
+
+    /// The current scale-invariant weights.
+    pub fn weights(&self) -> &[T] {
+        &self.weights
+    }
+
+    /// The next iteration index.
+    pub fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    /// One SGD step under `update`.
+    pub fn step(&mut self, update: Update) -> Result<StepLog, TrainError> {
+        let t = self.iteration;
+        self.sampler.fill(t, &mut self.indices);
+        let (x, labels) = self.data.batch::<T>(&self.indices);
+        let loss = self
+            .net
+            .loss_grad(&self.weights, &x, &labels, &mut self.grad)?
+            .to_f64();
+        let grad_norm = norm(&self.grad);
+        if !loss.is_finite() || !grad_norm.is_finite() {
+            return Err(TrainError::NonFinite { iteration: t });
+        }
+        let info = apply_update(update, &mut self.weights, &self.grad);
+        self.iteration += 1;
+        Ok(StepLog {
+            iteration: t,
+            loss,
+            grad_norm,
+            lr: info.lr,
+            pre_norm: info.pre_norm,
+            norm: info.norm,
+        })
+    }
+}
