@@ -70,8 +70,12 @@ fn mean_sem(values: impl Iterator<Item = (f64, u64)>) -> (f64, f64) {
     (mean, (var / k).sqrt())
 }
 
-/// Mean and standard error of the retained entropy estimates.
-fn estimates_mean_sem(est: &VecDeque<f64>) -> (f64, f64) {
+/// Mean and standard error of the retained entropy estimates. Estimates `spacing` iterations
+/// apart whose queues each span `window` iterations share samples: with window ≫ spacing their
+/// correlation falls off linearly with the lag (overlap of two windows), so the variance of their
+/// mean is that of independent estimates times ≈ window/spacing (the sum of that triangular
+/// autocorrelation), and never more than the variance of one estimate.
+fn estimates_mean_sem(est: &VecDeque<f64>, window: u64, spacing: u64) -> (f64, f64) {
     let n = est.len() as f64;
     if est.is_empty() {
         return (f64::NAN, f64::NAN);
@@ -81,7 +85,8 @@ fn estimates_mean_sem(est: &VecDeque<f64>) -> (f64, f64) {
         return (mean, f64::NAN);
     }
     let var = est.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
+    let overlap = (window as f64 / spacing.max(1) as f64).clamp(1.0, n);
+    (mean, (var * overlap / n).sqrt())
 }
 
 /// Reduces lane `lane` of the per-batch `sums` into its summary.
@@ -107,7 +112,11 @@ pub fn summarise(
     let (trace_sigma, _) = of(|s| &s.noise_trace);
     let (pre_norm, _) = of(|s| &s.pre_norm);
     let (pre_norm_sq, pre_norm_sq_sem) = of(|s| &s.pre_norm_sq);
-    let (entropy_unit, entropy_unit_sem) = estimates_mean_sem(estimates);
+    let (window, spacing) = batch
+        .entropy
+        .as_ref()
+        .map_or((1, 1), |e| (e.queue as u64 * e.every, e.log_every));
+    let (entropy_unit, entropy_unit_sem) = estimates_mean_sem(estimates, window, spacing);
     let (first, second) = (point.first, point.second);
     // T as DESIGN §5 defines the column: the SDE closed form of sweep-theory (validated inputs).
     let temperature = Hyper::new(batch.protocol, first, second)
