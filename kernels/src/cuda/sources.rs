@@ -1,0 +1,180 @@
+//! The kernel sources (files under `kernels/cuda/`, embedded at build time) and their NVRTC
+//! compilation to CUBIN. NVRTC has no headers here, so a source that draws noise is `philox.cuh`
+//! followed by the kernel file. Compiled images are cached per (kernel, options), the options
+//! naming the target architecture, so each device kind compiles each kernel once per process.
+//!
+//! Options: `--fmad=false` (only the explicit `fma` calls fuse, as in the CPU code), IEEE
+//! division and square root, no flush-to-zero. Together with philox.cuh these make the device
+//! noise and chain arithmetic equal the CPU's.
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cudarc::nvrtc::{result, sys};
+
+use super::error::CudaError;
+use super::libs::nvrtc_present;
+
+/// One kernel source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KernelSource {
+    /// `isotropic.cu`: the isotropic chains (with `philox.cuh`).
+    Isotropic,
+    /// `nearest.cu`: fused pairwise distances and row minima.
+    Nearest,
+    /// `si_update.cu`: the scale-invariant weight update.
+    SiUpdate,
+}
+
+const PHILOX: &str = include_str!("../../cuda/philox.cuh");
+const ISOTROPIC: &str = include_str!("../../cuda/isotropic.cu");
+const NEAREST: &str = include_str!("../../cuda/nearest.cu");
+const SI_UPDATE: &str = include_str!("../../cuda/si_update.cu");
+
+impl KernelSource {
+    /// Every kernel source.
+    pub const ALL: [KernelSource; 3] = [Self::Isotropic, Self::Nearest, Self::SiUpdate];
+
+    /// The file name under `kernels/cuda/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Isotropic => "isotropic.cu",
+            Self::Nearest => "nearest.cu",
+            Self::SiUpdate => "si_update.cu",
+        }
+    }
+
+    /// The complete, self-contained translation unit.
+    pub fn source(self) -> String {
+        match self {
+            Self::Isotropic => format!("{PHILOX}\n{ISOTROPIC}"),
+            Self::Nearest => NEAREST.to_string(),
+            Self::SiUpdate => SI_UPDATE.to_string(),
+        }
+    }
+
+    /// The `extern "C"` kernels the file defines.
+    pub fn functions(self) -> &'static [&'static str] {
+        match self {
+            Self::Isotropic => &["iso_init", "iso_advance"],
+            Self::Nearest => &["nn_upper", "nn_candidates"],
+            Self::SiUpdate => &["si_norm_sq", "si_step", "si_project"],
+        }
+    }
+}
+
+/// The real architecture name of compute capability `(major, minor)`, e.g. `sm_90`.
+pub fn arch_name(major: i32, minor: i32) -> String {
+    format!("sm_{major}{minor}")
+}
+
+/// NVRTC options for a real architecture such as `sm_90`.
+pub fn compile_options(arch: &str) -> Vec<String> {
+    vec![
+        format!("--gpu-architecture={arch}"),
+        "--fmad=false".into(),
+        "--prec-div=true".into(),
+        "--prec-sqrt=true".into(),
+        "--ftz=false".into(),
+        "--std=c++17".into(),
+    ]
+}
+
+type Cache = Mutex<HashMap<(KernelSource, Vec<String>), Arc<Vec<u8>>>>;
+
+/// Compiles `kernel` for the real architecture `arch` (e.g. `sm_90`) to a CUBIN image, from the
+/// process-wide cache when it was compiled before with the same options.
+pub fn compile_cubin(kernel: KernelSource, arch: &str) -> Result<Arc<Vec<u8>>, CudaError> {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let options = compile_options(arch);
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (kernel, options.clone());
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(hit);
+    }
+    let image = Arc::new(compile_uncached(kernel, &options)?);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, image.clone());
+    }
+    Ok(image)
+}
+
+fn compile_uncached(kernel: KernelSource, options: &[String]) -> Result<Vec<u8>, CudaError> {
+    if !nvrtc_present() {
+        return Err(CudaError::NoNvrtc);
+    }
+    let fail = |log: String| CudaError::Compile {
+        kernel: kernel.file_name().to_string(),
+        log,
+    };
+    let src = CString::new(kernel.source()).map_err(|_| fail("source contains a NUL".into()))?;
+    let name = CString::new(kernel.file_name()).map_err(|_| fail("bad name".into()))?;
+    let prog = result::create_program(&src, Some(&name)).map_err(|e| fail(format!("{e:?}")))?;
+    // SAFETY: `prog` was just created and is destroyed exactly once below; `src` and `name`
+    // outlive it.
+    let out = unsafe {
+        let compiled = result::compile_program(prog, options);
+        let log = result::get_program_log(prog)
+            .map(|l| c_chars_to_string(&l))
+            .unwrap_or_default();
+        let image = match compiled {
+            Ok(()) => get_cubin(prog).map_err(|e| fail(format!("nvrtcGetCUBIN: {e:?}\n{log}"))),
+            Err(e) => Err(fail(format!("{e:?}\n{log}"))),
+        };
+        let _ = result::destroy_program(prog);
+        image
+    };
+    let image = out?;
+    tracing::debug!(
+        kernel = kernel.file_name(),
+        bytes = image.len(),
+        "compiled with NVRTC"
+    );
+    Ok(image)
+}
+
+/// The CUBIN of a compiled program.
+///
+/// # Safety
+/// `prog` must be a live, successfully compiled program.
+unsafe fn get_cubin(prog: sys::nvrtcProgram) -> Result<Vec<u8>, result::NvrtcError> {
+    let mut size = 0usize;
+    // SAFETY: the caller's contract; `size` is a valid out-pointer.
+    unsafe { sys::nvrtcGetCUBINSize(prog, &mut size).result()? };
+    let mut buf = vec![0u8; size];
+    // SAFETY: `buf` holds the `size` bytes NVRTC reported.
+    unsafe { sys::nvrtcGetCUBIN(prog, buf.as_mut_ptr().cast()).result()? };
+    Ok(buf)
+}
+
+fn c_chars_to_string(chars: &[std::ffi::c_char]) -> String {
+    let bytes: Vec<u8> = chars
+        .iter()
+        .map(|c| *c as u8)
+        .take_while(|b| *b != 0)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_self_contained() {
+        for k in KernelSource::ALL {
+            let src = k.source();
+            assert!(
+                !src.contains("#include"),
+                "{} includes a header",
+                k.file_name()
+            );
+            for f in k.functions() {
+                assert!(src.contains(&format!("void {f}(")), "{f} missing");
+            }
+        }
+        assert!(KernelSource::Isotropic.source().contains("philox4x32_10"));
+        assert_eq!(arch_name(9, 0), "sm_90");
+    }
+}
