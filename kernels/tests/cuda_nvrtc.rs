@@ -20,7 +20,11 @@ fn every_kernel_compiles_for_sm_90() {
         };
         // A CUBIN is an ELF image.
         assert_eq!(&image[..4], b"\x7fELF", "{}", kernel.file_name());
-        println!("compiled {} for sm_90: {} bytes", kernel.file_name(), image.len());
+        println!(
+            "compiled {} for sm_90: {} bytes",
+            kernel.file_name(),
+            image.len()
+        );
         // Every entry point is in the image's symbol table.
         for f in kernel.functions() {
             assert!(
