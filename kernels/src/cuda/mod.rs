@@ -8,6 +8,9 @@
 
 mod device;
 mod error;
+#[cfg(test)]
+mod iso_emulator;
+pub mod iso_host;
 pub mod isotropic;
 pub mod layout;
 mod libs;
