@@ -4,10 +4,14 @@
 # a short table. A test that finds no GPU prints "SKIPPED: ..." and is reported as SKIPPED here,
 # never as passed.
 #
-#   scripts/gpu-check.sh [--quick] [--no-bench] [--gpu-only]
+#   scripts/gpu-check.sh [--quick] [--no-bench] [--gpu-only] | --prepare
 #     --quick     benchmark at a tenth of the sizes (a few seconds instead of a minute or two)
 #     --no-bench  tests only
 #     --gpu-only  benchmark without the CPU baselines
+#     --prepare   on a machine WITH NVRTC (no GPU needed): compile every kernel for sm_90 into
+#                 .cubin/ and stop. A GPU machine without NVRTC then loads those images (the
+#                 script points THERMOSWEEP_CUBIN_DIR at .cubin/ when it exists; names carry a
+#                 hash of source and options, so stale images are ignored, never loaded).
 #
 # Needs: the NVIDIA driver (libcuda) and NVRTC 12.x. NVRTC is found on LD_LIBRARY_PATH, at the
 # path in THERMOSWEEP_NVRTC, or in the `nvidia-cuda-nvrtc-cu12` wheel of python3 (installed here
@@ -17,9 +21,10 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-quick=""; bench=1; gpu_only=""
+quick=""; bench=1; gpu_only=""; prepare=0
 for a in "$@"; do
     case "$a" in
+        --prepare) prepare=1 ;;
         --quick) quick="--quick" ;;
         --no-bench) bench=0 ;;
         --gpu-only) gpu_only="--gpu-only" ;;
@@ -27,6 +32,15 @@ for a in "$@"; do
     esac
 done
 export CARGO_TERM_COLOR=never
+if [ -z "${THERMOSWEEP_CUBIN_DIR:-}" ] && { [ -d .cubin ] || [ $prepare = 1 ]; }; then
+    export THERMOSWEEP_CUBIN_DIR="$PWD/.cubin"
+fi
+if [ $prepare = 1 ]; then
+    echo "== compiling kernels for sm_90 into $THERMOSWEEP_CUBIN_DIR"
+    cargo test -q -p sweep-kernels --features cuda --test cuda_nvrtc -- --nocapture every_kernel \
+        && ls -l "$THERMOSWEEP_CUBIN_DIR"
+    exit $?
+fi
 
 echo "== device"
 if command -v nvidia-smi >/dev/null; then
@@ -57,7 +71,7 @@ run_test() { # target test-name
     elif echo "$out" | grep -q "SKIPPED:"; then results+=("SKIPPED")
     else results+=("passed"); fi
 }
-for target in cuda_nvrtc cuda_oracle; do
+for target in cuda_nvrtc cuda_cubin_dir cuda_oracle; do
     echo "== tests: $target"
     for t in $(cargo test -q -p sweep-kernels --features cuda --test "$target" -- --list 2>/dev/null | sed -n 's/: test$//p'); do
         run_test "$target" "$t"

@@ -8,8 +8,8 @@ use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream};
 use cudarc::nvrtc::Ptx;
 
 use super::error::CudaError;
-use super::libs::{driver_present, nvrtc_present};
-use super::sources::{KernelSource, arch_name, compile_cubin};
+use super::libs::driver_present;
+use super::sources::{KernelSource, arch_name, compile_cubin, kernels_available};
 
 /// A usable GPU: its context, a stream and its loaded kernels.
 pub struct CudaBackend {
@@ -30,26 +30,16 @@ impl std::fmt::Debug for CudaBackend {
 }
 
 /// Whether this machine can run the CUDA backend: the name of device 0, or why not. Cheap
-/// enough for an agent to call at start-up to decide whether to advertise a GPU (it compiles
-/// nothing).
+/// enough for an agent to call at start-up to decide whether to advertise a GPU (it creates a
+/// context but compiles nothing).
 pub fn cuda_available() -> Result<String, CudaError> {
-    if !driver_present() {
-        return Err(CudaError::NoDriver);
-    }
-    if !nvrtc_present() {
-        return Err(CudaError::NoNvrtc);
-    }
-    let count = CudaContext::device_count().map_err(|e| CudaError::NoDevice(format!("{e:?}")))?;
-    if count < 1 {
-        return Err(CudaError::NoDevice("the driver reports no device".into()));
-    }
-    let ctx = CudaContext::new(0).map_err(|e| CudaError::NoDevice(format!("{e:?}")))?;
-    ctx.name()
-        .map_err(|e| CudaError::NoDevice(format!("{e:?}")))
+    let backend = CudaBackend::probe()?;
+    Ok(backend.name)
 }
 
 impl CudaBackend {
-    /// Device 0, after checking that the driver and NVRTC load and a device exists.
+    /// Device 0, after checking that the driver loads, the device exists and its kernels can be
+    /// had (NVRTC loads, or every image is prebuilt in `THERMOSWEEP_CUBIN_DIR`).
     pub fn probe() -> Result<Self, CudaError> {
         Self::probe_ordinal(0)
     }
@@ -58,9 +48,6 @@ impl CudaBackend {
     pub fn probe_ordinal(ordinal: usize) -> Result<Self, CudaError> {
         if !driver_present() {
             return Err(CudaError::NoDriver);
-        }
-        if !nvrtc_present() {
-            return Err(CudaError::NoNvrtc);
         }
         let count =
             CudaContext::device_count().map_err(|e| CudaError::NoDevice(format!("{e:?}")))?;
@@ -76,13 +63,17 @@ impl CudaBackend {
         let (major, minor) = ctx
             .compute_capability()
             .map_err(|e| CudaError::driver("compute capability", e))?;
+        let arch = arch_name(major, minor);
+        if !kernels_available(&arch) {
+            return Err(CudaError::NoNvrtc);
+        }
         let stream = ctx.default_stream();
         tracing::info!(%name, major, minor, "CUDA device ready");
         Ok(Self {
             ctx,
             stream,
             name,
-            arch: arch_name(major, minor),
+            arch,
             modules: Mutex::new(HashMap::new()),
         })
     }

@@ -11,8 +11,11 @@ pub enum CudaError {
     /// The driver loaded but reports no usable device (or device `ordinal` does not exist).
     #[error("no CUDA device: {0}")]
     NoDevice(String),
-    /// `libnvrtc.so` cannot be loaded, so kernels cannot be compiled.
-    #[error("no NVRTC: libnvrtc could not be loaded (pip install nvidia-cuda-nvrtc-cu12)")]
+    /// `libnvrtc.so` cannot be loaded and no prebuilt images are at hand, so there are no kernels.
+    #[error(
+        "no NVRTC: libnvrtc could not be loaded (pip install nvidia-cuda-nvrtc-cu12) and \
+         THERMOSWEEP_CUBIN_DIR holds no prebuilt kernels for this GPU"
+    )]
     NoNvrtc,
     /// NVRTC rejected a kernel source.
     #[error("kernel {kernel} failed to compile: {log}")]

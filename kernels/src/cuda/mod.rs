@@ -24,4 +24,4 @@ pub use isotropic::run_isotropic_cuda;
 pub use libs::{NVRTC_PATH_ENV, driver_present, nvrtc_present};
 pub use nearest::nearest_neighbours_cuda;
 pub use si_update::{SiStep, si_update_cpu};
-pub use sources::{KernelSource, compile_cubin};
+pub use sources::{CUBIN_DIR_ENV, KernelSource, compile_cubin};

@@ -3,6 +3,11 @@
 //! followed by the kernel file. Compiled images are cached per (kernel, options), the options
 //! naming the target architecture, so each device kind compiles each kernel once per process.
 //!
+//! Prebuilt images: with `THERMOSWEEP_CUBIN_DIR` set, a compiled image is also written there, and
+//! read from there when NVRTC is absent (a GPU machine without NVRTC runs images compiled on
+//! another machine). File names carry a hash of the source and options, so a stale image is
+//! never loaded.
+//!
 //! Options: `--fmad=false` (only the explicit `fma` calls fuse, as in the CPU code), IEEE
 //! division and square root, no flush-to-zero. Together with philox.cuh these make the device
 //! noise and chain arithmetic equal the CPU's.
@@ -81,10 +86,58 @@ pub fn compile_options(arch: &str) -> Vec<String> {
     ]
 }
 
+/// Environment variable naming a directory of prebuilt CUBIN images (read and written).
+pub const CUBIN_DIR_ENV: &str = "THERMOSWEEP_CUBIN_DIR";
+
+/// FNV-1a, 64 bit: a stable hash for image file names (not for security).
+fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The file name of `kernel`'s image for `arch`, e.g. `isotropic-sm_90-<hash>.cubin`.
+pub fn cubin_file_name(kernel: KernelSource, arch: &str) -> String {
+    let src = kernel.source();
+    let opts = compile_options(arch).join(" ");
+    let hash = fnv1a(src.bytes().chain([0]).chain(opts.bytes()));
+    let stem = kernel.file_name().trim_end_matches(".cu");
+    format!("{stem}-{arch}-{hash:016x}.cubin")
+}
+
+/// The prebuilt image of `kernel` for `arch`, if `THERMOSWEEP_CUBIN_DIR` holds one.
+fn prebuilt(kernel: KernelSource, arch: &str) -> Option<Vec<u8>> {
+    let dir = std::env::var_os(CUBIN_DIR_ENV)?;
+    let path = std::path::Path::new(&dir).join(cubin_file_name(kernel, arch));
+    let image = std::fs::read(&path).ok()?;
+    tracing::debug!(path = %path.display(), "prebuilt CUBIN");
+    Some(image)
+}
+
+/// Writes a compiled image to `THERMOSWEEP_CUBIN_DIR` when set (best effort).
+fn store(kernel: KernelSource, arch: &str, image: &[u8]) {
+    let Some(dir) = std::env::var_os(CUBIN_DIR_ENV) else {
+        return;
+    };
+    let path = std::path::Path::new(&dir).join(cubin_file_name(kernel, arch));
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, image)) {
+        tracing::warn!(path = %path.display(), error = %e, "could not store CUBIN");
+    }
+}
+
+/// Whether every kernel can be had for `arch`: NVRTC loads, or all images are prebuilt.
+pub fn kernels_available(arch: &str) -> bool {
+    nvrtc_present()
+        || KernelSource::ALL
+            .iter()
+            .all(|k| prebuilt(*k, arch).is_some())
+}
+
 type Cache = Mutex<HashMap<(KernelSource, Vec<String>), Arc<Vec<u8>>>>;
 
 /// Compiles `kernel` for the real architecture `arch` (e.g. `sm_90`) to a CUBIN image, from the
-/// process-wide cache when it was compiled before with the same options.
+/// process-wide cache when it was compiled before with the same options, or without NVRTC from
+/// the prebuilt images of `THERMOSWEEP_CUBIN_DIR`.
 pub fn compile_cubin(kernel: KernelSource, arch: &str) -> Result<Arc<Vec<u8>>, CudaError> {
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let options = compile_options(arch);
@@ -93,7 +146,14 @@ pub fn compile_cubin(kernel: KernelSource, arch: &str) -> Result<Arc<Vec<u8>>, C
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(hit);
     }
-    let image = Arc::new(compile_uncached(kernel, &options)?);
+    let image = if nvrtc_present() {
+        let image = compile_uncached(kernel, &options)?;
+        store(kernel, arch, &image);
+        image
+    } else {
+        prebuilt(kernel, arch).ok_or(CudaError::NoNvrtc)?
+    };
+    let image = Arc::new(image);
     if let Ok(mut c) = cache.lock() {
         c.insert(key, image.clone());
     }
@@ -176,5 +236,20 @@ mod tests {
         }
         assert!(KernelSource::Isotropic.source().contains("philox4x32_10"));
         assert_eq!(arch_name(9, 0), "sm_90");
+    }
+
+    #[test]
+    fn image_names_change_with_source_and_arch() {
+        let a = cubin_file_name(KernelSource::Isotropic, "sm_90");
+        assert!(
+            a.starts_with("isotropic-sm_90-") && a.ends_with(".cubin"),
+            "{a}"
+        );
+        assert_eq!(a, cubin_file_name(KernelSource::Isotropic, "sm_90"));
+        assert_ne!(a, cubin_file_name(KernelSource::Isotropic, "sm_80"));
+        assert_ne!(
+            cubin_file_name(KernelSource::Nearest, "sm_90"),
+            cubin_file_name(KernelSource::SiUpdate, "sm_90")
+        );
     }
 }
