@@ -87,6 +87,18 @@ fn close(what: &str, a: Option<f64>, b: Option<f64>, tol: f64) {
     }
 }
 
+fn close_floor(what: &str, a: Option<f64>, b: Option<f64>, tol: f64, floor: f64) {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            assert!(
+                (a - b).abs() <= tol * b.abs().max(floor),
+                "{what}: gpu {a} cpu {b}"
+            )
+        }
+        (a, b) => assert_eq!(a.is_some(), b.is_some(), "{what}: presence differs"),
+    }
+}
+
 const PROTOCOLS: [Protocol; 3] = [Protocol::FixedLr, Protocol::FixedElr, Protocol::FixedSphere];
 
 #[test]
@@ -130,7 +142,9 @@ fn first_1000_steps_equal_the_cpu_for_every_protocol() {
                     (g.point, g.replica, g.iteration)
                 );
                 let what = format!("{protocol:?} d={dim} point {} t {}", c.point, c.iteration);
-                close(&format!("{what} loss"), g.loss, c.loss, 1e-5);
+                // Loss and ‖P w*‖² are differences from 1: compared relative to max(|x|, 1e-3),
+                // so that cancellation near 0 does not count as a chain difference.
+                close_floor(&format!("{what} loss"), g.loss, c.loss, 1e-5, 1e-3);
                 close(&format!("{what} radius"), g.radius, c.radius, 1e-5);
                 close(&format!("{what} trace"), g.trace_sigma, c.trace_sigma, 1e-5);
                 close(
@@ -171,7 +185,7 @@ fn compare_summaries(dev: &[PointSummary], cpu: &[PointSummary], tol: f64) {
         }
         if c.wd_eff.is_finite() {
             // wd_eff = (E‖w̃‖² − r²)/(2ηr²) cancels: compare on the scale of its error bar.
-            let slack = 1e-3 * c.wd_eff_sem + tol * c.wd_eff.abs();
+            let slack = 1e-3 * c.wd_eff_sem.max(0.0) + tol * c.wd_eff.abs();
             assert!(
                 (g.wd_eff - c.wd_eff).abs() <= slack,
                 "point {} wd_eff",
