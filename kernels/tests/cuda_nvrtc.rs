@@ -4,6 +4,7 @@
 //! prints "SKIPPED: ..." and passes, so read its output; CI installs the wheel first.
 #![cfg(feature = "cuda")]
 
+use sweep_kernels::cuda::sources::compile_with_log;
 use sweep_kernels::cuda::{CudaError, KernelSource, compile_cubin, nvrtc_present};
 
 #[test]
@@ -61,4 +62,28 @@ fn the_second_compile_comes_from_the_cache() {
     let a = compile_cubin(KernelSource::Nearest, "sm_90").expect("compiles");
     let b = compile_cubin(KernelSource::Nearest, "sm_90").expect("compiles");
     assert!(std::sync::Arc::ptr_eq(&a, &b));
+}
+
+#[test]
+fn no_kernel_spills_registers_on_sm_90() {
+    if !nvrtc_present() {
+        println!("SKIPPED: libnvrtc not found (pip install nvidia-cuda-nvrtc-cu12)");
+        return;
+    }
+    for kernel in KernelSource::ALL {
+        let (_, log) =
+            compile_with_log(kernel, "sm_90", &["--ptxas-options=-v"]).expect("compiles");
+        let spills: Vec<&str> = log.lines().filter(|l| l.contains("spill stores")).collect();
+        assert_eq!(spills.len(), kernel.functions().len(), "{log}");
+        for line in spills {
+            assert!(
+                line.contains(" 0 bytes spill stores"),
+                "{}: {line}",
+                kernel.file_name()
+            );
+        }
+        for line in log.lines().filter(|l| l.contains("registers")) {
+            println!("{}: {}", kernel.file_name(), line.trim());
+        }
+    }
 }

@@ -147,7 +147,7 @@ pub fn compile_cubin(kernel: KernelSource, arch: &str) -> Result<Arc<Vec<u8>>, C
         return Ok(hit);
     }
     let image = if nvrtc_present() {
-        let image = compile_uncached(kernel, &options)?;
+        let (image, _log) = compile_uncached(kernel, &options)?;
         store(kernel, arch, &image);
         image
     } else {
@@ -160,7 +160,22 @@ pub fn compile_cubin(kernel: KernelSource, arch: &str) -> Result<Arc<Vec<u8>>, C
     Ok(image)
 }
 
-fn compile_uncached(kernel: KernelSource, options: &[String]) -> Result<Vec<u8>, CudaError> {
+/// Compiles `kernel` for `arch` with extra NVRTC options (e.g. `--ptxas-options=-v`), uncached;
+/// returns the image and NVRTC's log.
+pub fn compile_with_log(
+    kernel: KernelSource,
+    arch: &str,
+    extra: &[&str],
+) -> Result<(Vec<u8>, String), CudaError> {
+    let mut options = compile_options(arch);
+    options.extend(extra.iter().map(|o| o.to_string()));
+    compile_uncached(kernel, &options)
+}
+
+fn compile_uncached(
+    kernel: KernelSource,
+    options: &[String],
+) -> Result<(Vec<u8>, String), CudaError> {
     if !nvrtc_present() {
         return Err(CudaError::NoNvrtc);
     }
@@ -179,19 +194,21 @@ fn compile_uncached(kernel: KernelSource, options: &[String]) -> Result<Vec<u8>,
             .map(|l| c_chars_to_string(&l))
             .unwrap_or_default();
         let image = match compiled {
-            Ok(()) => get_cubin(prog).map_err(|e| fail(format!("nvrtcGetCUBIN: {e:?}\n{log}"))),
+            Ok(()) => get_cubin(prog)
+                .map(|image| (image, log.clone()))
+                .map_err(|e| fail(format!("nvrtcGetCUBIN: {e:?}\n{log}"))),
             Err(e) => Err(fail(format!("{e:?}\n{log}"))),
         };
         let _ = result::destroy_program(prog);
         image
     };
-    let image = out?;
+    let (image, log) = out?;
     tracing::debug!(
         kernel = kernel.file_name(),
         bytes = image.len(),
         "compiled with NVRTC"
     );
-    Ok(image)
+    Ok((image, log))
 }
 
 /// The CUBIN of a compiled program.
