@@ -8,11 +8,12 @@
 
 use std::sync::Mutex;
 
+use sweep_kernels::cuda::entropy::estimate_on;
 use sweep_kernels::cuda::isotropic::run_isotropic_on;
 use sweep_kernels::cuda::nearest::nearest_neighbours_on;
 use sweep_kernels::cuda::si_update::si_update_host;
 use sweep_kernels::cuda::{CudaBackend, CudaError, SiStep, cuda_available, si_update_cpu};
-use sweep_kernels::entropy::{EstimatorMode, nearest_neighbor_distances};
+use sweep_kernels::entropy::{EstimatorMode, estimate, nearest_neighbor_distances};
 use sweep_kernels::isotropic::{
     ChainPoint, EntropySchedule, IsotropicBatch, IsotropicModel, Schedule, run_isotropic,
 };
@@ -290,6 +291,33 @@ fn nearest_neighbours_equal_the_cpu() {
             assert_eq!(got[i].to_bits(), want[i].to_bits(), "n {n} m {m} row {i}");
         }
         println!("nearest neighbours n={n} m={m}: equal to the CPU");
+    }
+}
+
+#[test]
+fn entropy_with_gpu_distances_equals_the_cpu_estimate() {
+    let Some(gpu) = gpu() else { return };
+    for (n, dim) in [(400, 3), (1000, 50), (300, 500)] {
+        let raw = sample(n, dim, 0.3, dim as u64);
+        let units: Vec<f64> = raw
+            .chunks(dim)
+            .flat_map(|r| {
+                let norm = r.iter().map(|x| x * x).sum::<f64>().sqrt();
+                r.iter().map(move |x| x / norm)
+            })
+            .collect();
+        let radii = vec![2.0; n];
+        let cpu = estimate(&units, &radii, dim, EstimatorMode::Reflected).unwrap();
+        let dev = estimate_on(&gpu, &units, &radii, dim, EstimatorMode::Reflected).unwrap();
+        assert_eq!(
+            cpu.entropy.to_bits(),
+            dev.entropy.to_bits(),
+            "n {n} d {dim}"
+        );
+        println!(
+            "entropy n={n} d={dim}: equal to the CPU ({})",
+            cpu.entropy_unit
+        );
     }
 }
 

@@ -7,6 +7,7 @@
 //! that the libraries load before any cudarc call, and every failure is a [`CudaError`].
 
 mod device;
+pub mod entropy;
 mod error;
 #[cfg(test)]
 mod iso_emulator;
