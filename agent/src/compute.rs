@@ -44,6 +44,7 @@ pub enum Outcome {
 pub struct ComputePool {
     pool: Arc<rayon::ThreadPool>,
     threads: usize,
+    gpu: bool,
 }
 
 impl ComputePool {
@@ -58,7 +59,13 @@ impl ComputePool {
         Ok(Self {
             pool: Arc::new(pool),
             threads,
+            gpu: false,
         })
+    }
+
+    /// The same pool, running tasks that ask for CUDA (or auto) on the GPU when `gpu` is true.
+    pub fn with_gpu(self, gpu: bool) -> Self {
+        Self { gpu, ..self }
     }
 
     /// Number of compute threads.
@@ -83,20 +90,27 @@ impl ComputePool {
         let total = batch.points.len() as u64 * spec.schedule.iterations;
         running.steps_total.store(total, Ordering::Relaxed);
         let pool = Arc::clone(&self.pool);
+        let on_gpu = crate::gpu::use_gpu(spec.execution.backend, self.gpu);
         let joined = tokio::task::spawn_blocking(move || {
             let observer = TaskObserver {
                 running: &running,
                 buffer: Mutex::new(Vec::new()),
                 series: &series,
             };
-            let result = pool.install(|| run_isotropic(&batch, &observer));
+            // The GPU run's host side (entropy estimates) also uses the pool's threads.
+            let result = if on_gpu {
+                pool.install(|| crate::gpu::run_on_gpu(&batch, &observer))
+            } else {
+                pool.install(|| run_isotropic(&batch, &observer))
+            };
             observer.flush();
             result
         })
         .await;
         match joined {
             Ok(Ok(summaries)) => {
-                Outcome::Finished(summaries.iter().map(|s| point_result(s, "cpu")).collect())
+                let backend = if on_gpu { "cuda" } else { "cpu" };
+                Outcome::Finished(summaries.iter().map(|s| point_result(s, backend)).collect())
             }
             Ok(Err(KernelError::Cancelled)) => Outcome::Abandoned,
             Ok(Err(e)) => Outcome::Error(e.to_string()),

@@ -12,6 +12,7 @@
 
 pub mod compute;
 pub mod config;
+pub mod gpu;
 pub mod session;
 pub mod spool;
 pub mod workload;

@@ -83,16 +83,24 @@ enum Delivery {
 }
 
 fn capabilities(config: &AgentConfig, pool: &ComputePool) -> Result<v1::Capabilities, AgentError> {
-    if config.backend == BackendChoice::Cuda {
-        return Err(AgentError::Backend(
-            "this build has no CUDA backend yet; run with --backend cpu or auto".into(),
-        ));
-    }
+    let gpu = match (config.backend, crate::gpu::detect()) {
+        (BackendChoice::Cpu, _) => None,
+        (_, Ok(name)) => Some(name),
+        (BackendChoice::Cuda, Err(why)) => {
+            return Err(AgentError::Backend(format!(
+                "--backend cuda but no usable GPU: {why}; run with --backend cpu or auto"
+            )));
+        }
+        (BackendChoice::Auto, Err(why)) => {
+            tracing::info!(%why, "no usable GPU: serving CPU tasks");
+            None
+        }
+    };
     Ok(v1::Capabilities {
-        cpu: true,
-        cuda: false,
+        cpu: config.backend != BackendChoice::Cuda,
+        cuda: gpu.is_some(),
         cpu_threads: pool.threads() as u32,
-        gpu_name: String::new(),
+        gpu_name: gpu.unwrap_or_default(),
     })
 }
 
@@ -119,6 +127,7 @@ pub async fn run(
         .map_err(|e| AgentError::Pool(e.to_string()))?;
     let spool = Spool::open(&config.spool_dir)?;
     let caps = capabilities(&config, &pool)?;
+    let pool = pool.with_gpu(caps.cuda);
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;

@@ -17,6 +17,10 @@ pub enum KernelError {
     /// The entropy estimator rejected the queue.
     #[error("entropy estimate failed: {0}")]
     Entropy(#[from] crate::entropy::EntropyError),
+    /// The CUDA backend could not run the batch (no driver, device or NVRTC, or a device error).
+    #[cfg(feature = "cuda")]
+    #[error("CUDA backend: {0}")]
+    Cuda(#[from] crate::cuda::CudaError),
 }
 
 impl KernelError {

@@ -15,7 +15,7 @@
 mod angles;
 mod angles_small;
 mod fast_atan;
-mod nn;
+pub(crate) mod nn;
 mod special;
 
 use thiserror::Error;
