@@ -41,6 +41,27 @@ fn three_agents_store_every_point_once_and_a_killed_agents_task_is_released_afte
         coord.log_text().contains("lease expired"),
         "the victim's lease expired and its task went back to the queue"
     );
+    // The JSON logs carry the span fields at the top level of each line (DESIGN §8).
+    let started: Vec<serde_json::Value> = others
+        .iter()
+        .flat_map(|a| a.log_text().lines().map(str::to_owned).collect::<Vec<_>>())
+        .map(|l| serde_json::from_str(&l).expect("every log line is one JSON object"))
+        .filter(|v: &serde_json::Value| v["message"] == "task started")
+        .collect();
+    assert!(!started.is_empty());
+    for line in &started {
+        for key in [
+            "sweep",
+            "task",
+            "attempt",
+            "agent",
+            "epoch",
+            "timestamp",
+            "level",
+        ] {
+            assert!(line.get(key).is_some(), "{key} missing from {line}");
+        }
+    }
     drop(others);
 }
 
