@@ -9,9 +9,11 @@
 //! * [`series_files`]: running tasks' series chunks on disk, fenced by epoch.
 //! * [`export`]: `results.parquet`, `series.parquet` and `spec.toml` of a sweep.
 //! * [`service`]: the `Sweeps` and `Agents` gRPC services.
+//! * [`metrics`]: Prometheus metrics on a plain-HTTP listener.
 //! * [`server`]: [`serve`], which runs it all on a listener.
 
 pub mod export;
+pub mod metrics;
 pub mod scheduler;
 pub mod series_files;
 pub mod server;

@@ -33,6 +33,8 @@ pub struct CoordinatorConfig {
     /// Bearer token every client and agent must send (DESIGN §8); required unless the
     /// listener is on loopback.
     pub token: Option<String>,
+    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl CoordinatorConfig {
@@ -42,6 +44,7 @@ impl CoordinatorConfig {
             data_dir: data_dir.into(),
             lease_ttl: Duration::from_secs(30),
             token: None,
+            metrics: None,
         }
     }
 }
@@ -66,6 +69,15 @@ pub enum CoordinatorError {
         "listening on {0}, which is not a loopback address, needs a bearer token (--token-file or $SWEEP_TOKEN)"
     )]
     Insecure(std::net::SocketAddr),
+    /// The metrics listener.
+    #[error("metrics listener {addr}: {source}")]
+    Metrics {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The gRPC server.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -83,6 +95,16 @@ pub async fn serve(
     {
         return Err(CoordinatorError::Insecure(addr));
     }
+    let metrics_listener = match config.metrics {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| CoordinatorError::Metrics { addr, source })?;
+            tracing::info!(addr = ?listener.local_addr().ok(), "metrics on GET /metrics");
+            Some(listener)
+        }
+        None => None,
+    };
     let sweeps_dir = config.data_dir.join("sweeps");
     std::fs::create_dir_all(&sweeps_dir).map_err(|source| CoordinatorError::DataDir {
         path: sweeps_dir.clone(),
@@ -111,6 +133,8 @@ pub async fn serve(
 
     let exporter = tokio::spawn(run_exports(Arc::clone(&shared), exports_rx));
     let checkpoints = spawn_checkpoints(config.data_dir.join("state.db"));
+    let metrics = metrics_listener
+        .map(|listener| tokio::spawn(crate::metrics::serve_metrics(listener, Arc::clone(&shared))));
     let expirer = tokio::spawn(run_expiry(Arc::clone(&shared), config.lease_ttl));
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -135,6 +159,9 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await;
     expirer.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     checkpoints.send_replace(true);
     exporter.abort();
     tracing::info!("coordinator stopped");

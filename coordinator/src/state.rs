@@ -61,6 +61,21 @@ pub struct AgentEntry {
     pub connected: bool,
 }
 
+/// Event counts since the coordinator started, for the metrics endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Leases granted.
+    pub leases: u64,
+    /// Leases that expired.
+    pub expiries: u64,
+    /// Result rows stored.
+    pub results: u64,
+    /// Reports answered "superseded".
+    pub superseded: u64,
+    /// Failures reported by agents (lost or error).
+    pub failures: u64,
+}
+
 /// What the caller must do after a change: export the result files of sweeps that ended.
 #[derive(Debug, Default)]
 #[must_use]
@@ -78,6 +93,7 @@ pub struct State {
     sweeps: BTreeMap<u64, SweepInfo>,
     agents: BTreeMap<String, AgentEntry>,
     progress: HashMap<TaskId, (u64, u64)>,
+    counters: Counters,
     started: Instant,
     policy: LeasePolicy,
 }
@@ -141,6 +157,7 @@ impl State {
             sweeps: BTreeMap::new(),
             agents: BTreeMap::new(),
             progress: HashMap::new(),
+            counters: Counters::default(),
             started: Instant::now(),
             policy,
         };
@@ -350,6 +367,7 @@ impl State {
                 second: p.second,
             })
             .collect();
+        self.counters.leases += 1;
         tracing::debug!(
             sweep,
             task,
@@ -441,6 +459,7 @@ impl State {
                 {
                     return Ok((accepted("already stored"), Effects::default()));
                 }
+                self.counters.superseded += 1;
                 return rejection_reply(rej).map(|reply| (reply, Effects::default()));
             }
         };
@@ -474,6 +493,7 @@ impl State {
             .complete(id, r.epoch)
             .map_err(|e| Status::internal(e.to_string()))?;
         self.progress.remove(&id);
+        self.counters.results += results.len() as u64;
         if let Some(info) = self.sweeps.get_mut(&sweep) {
             info.points_done += results.len() as u32;
         }
@@ -501,8 +521,12 @@ impl State {
             .check(&AgentId(req.agent.clone()), id, r.epoch)
         {
             Ok(lease) => lease.clone(),
-            Err(rej) => return rejection_reply(rej).map(|reply| (reply, Effects::default())),
+            Err(rej) => {
+                self.counters.superseded += 1;
+                return rejection_reply(rej).map(|reply| (reply, Effects::default()));
+            }
         };
+        self.counters.failures += 1;
         let counted = matches!(failure, Failure::Error(_));
         let errors = lease.attempt - 1 + u32::from(counted);
         let max = self
@@ -539,6 +563,7 @@ impl State {
     pub fn expire(&mut self) -> Result<usize, Status> {
         let now = self.now();
         let expired = self.scheduler.expire(now);
+        self.counters.expiries += expired.len() as u64;
         for lease in &expired {
             let (sweep, task) = (lease.task.sweep.0, lease.task.task);
             tracing::warn!(sweep, task, epoch = lease.epoch, agent = %lease.agent.0, "lease expired; task back in the queue");
@@ -665,6 +690,37 @@ impl State {
                 connected: a.connected,
             })
             .collect()
+    }
+
+    /// Event counts since start.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Task counts summed over every sweep, and sweeps by state word.
+    pub fn totals(&self) -> (crate::scheduler::SweepCounts, BTreeMap<&'static str, u32>) {
+        let mut tasks = crate::scheduler::SweepCounts::default();
+        let mut sweeps = BTreeMap::new();
+        for id in self.sweeps.keys() {
+            if let Some(c) = self.scheduler.counts(SweepId(*id)) {
+                tasks.pending += c.pending;
+                tasks.leased += c.leased;
+                tasks.done += c.done;
+                tasks.failed += c.failed;
+                tasks.cancelled += c.cancelled;
+            }
+            if let Ok(s) = self.status(*id) {
+                let word = v1::SweepState::try_from(s.state).map_or("unknown", |s| s.word());
+                *sweeps.entry(word).or_insert(0) += 1;
+            }
+        }
+        (tasks, sweeps)
+    }
+
+    /// Registered agents: (connected, disconnected).
+    pub fn agent_counts(&self) -> (u32, u32) {
+        let connected = self.agents.values().filter(|a| a.connected).count() as u32;
+        (connected, self.agents.len() as u32 - connected)
     }
 
     /// Number of unfinished tasks held in memory (for the memory benchmark).

@@ -480,3 +480,83 @@ async fn grpc_health_reports_both_services_serving() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_metrics_count_tasks_leases_and_results() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_addr = free.local_addr().unwrap();
+    drop(free);
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = CoordinatorConfig::new(dir.path());
+    config.metrics = Some(metrics_addr);
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, config, async {
+        let _ = stopped.await;
+    }));
+    let channel = tonic::transport::Endpoint::from_shared(url.clone())
+        .unwrap()
+        .connect_lazy();
+    let mut h = Harness {
+        url,
+        agents: AgentsClient::new(channel.clone()),
+        sweeps: SweepsClient::new(channel),
+        dir,
+        _stop: tokio::sync::oneshot::channel().0,
+    };
+    submit(&mut h).await;
+    register(&mut h, "m").await;
+    let task = lease(&mut h, "m").await;
+    let ok = h
+        .agents
+        .complete(complete("m", &task, 1.0))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.outcome, v1::ReportOutcome::Accepted as i32);
+    let stale = h
+        .agents
+        .complete(complete("x", &task, 1.0))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stale.outcome, v1::ReportOutcome::Superseded as i32);
+
+    let scrape = |path: &'static str| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(metrics_addr).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).await.unwrap();
+        text
+    };
+    let text = scrape("/metrics").await;
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    let body = text.split("\r\n\r\n").nth(1).unwrap();
+    // Every sample line is `name{labels} value` under a HELP and TYPE line of its family.
+    let mut families = std::collections::BTreeSet::new();
+    for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            families.insert(rest.split_whitespace().next().unwrap().to_owned());
+        } else if !line.starts_with("# HELP ") {
+            let (name, value) = line.rsplit_once(' ').unwrap();
+            value.parse::<f64>().unwrap();
+            let family = name.split('{').next().unwrap();
+            assert!(families.contains(family), "{line} before its TYPE");
+        }
+    }
+    for sample in [
+        "thermosweep_tasks{state=\"done\"} 1",
+        "thermosweep_sweeps{state=\"completed\"} 1",
+        "thermosweep_leases_total 1",
+        "thermosweep_results_total 2",
+        "thermosweep_superseded_reports_total 1",
+        "thermosweep_agents{connected=\"true\"} 1",
+    ] {
+        assert!(body.lines().any(|l| l == sample), "{sample} in\n{body}");
+    }
+    assert!(scrape("/other").await.starts_with("HTTP/1.1 404"));
+}

@@ -26,6 +26,9 @@ struct Args {
     /// required when listening beyond loopback.
     #[arg(long)]
     token_file: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (`GET /metrics`), e.g. 127.0.0.1:9464.
+    #[arg(long)]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -58,6 +61,7 @@ fn serve(args: Args) -> Result<(), CliError> {
         let mut config = sweep_coordinator::CoordinatorConfig::new(&args.data_dir);
         config.lease_ttl = Duration::from_millis(args.lease_ttl_ms);
         config.token = token;
+        config.metrics = args.metrics_listen;
         sweep_coordinator::serve(listener, config, thermosweep::signals::terminated())
             .await
             .map_err(|e| match e {
