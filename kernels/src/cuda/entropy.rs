@@ -60,18 +60,7 @@ fn estimate_with(
     let (phi, log_j) = angles_and_log_jacobians(units, dim, mode)?;
     let eps = nn(&phi, n, dim - 1)?;
     let angle_entropy = kl_from_distances(&eps, dim - 1);
-    let mean_log_jacobian = log_j.iter().sum::<f64>() / n as f64;
-    let mean_radius = radii.iter().sum::<f64>() / n as f64;
-    let entropy_unit = angle_entropy + mean_log_jacobian;
-    Ok(EntropyEstimate {
-        entropy_unit,
-        entropy: entropy_unit + (dim - 1) as f64 * mean_radius.ln(),
-        mean_radius,
-        angle_entropy,
-        mean_log_jacobian,
-        samples: n,
-        dim,
-    })
+    Ok(crate::entropy::assemble(angle_entropy, &log_j, radii, dim))
 }
 
 #[cfg(test)]

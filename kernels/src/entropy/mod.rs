@@ -159,10 +159,22 @@ pub fn estimate(
     };
     let (phi, log_j) = angles::angles_of_rows(units, dim, &reflection);
     let angle_entropy = kozachenko_leonenko(&phi, n, dim - 1)?;
+    Ok(assemble(angle_entropy, &log_j, radii, dim))
+}
+
+/// The estimate from the angle-space entropy, the per-sample log-Jacobians and the radii (shared
+/// by the CPU path and the CUDA path, which differ only in how they find nearest neighbours).
+pub(crate) fn assemble(
+    angle_entropy: f64,
+    log_j: &[f64],
+    radii: &[f64],
+    dim: usize,
+) -> EntropyEstimate {
+    let n = log_j.len();
     let mean_log_jacobian = log_j.iter().sum::<f64>() / n as f64;
-    let mean_radius = radii.iter().sum::<f64>() / n as f64;
+    let mean_radius = radii.iter().sum::<f64>() / radii.len() as f64;
     let entropy_unit = angle_entropy + mean_log_jacobian;
-    Ok(EntropyEstimate {
+    EntropyEstimate {
         entropy_unit,
         entropy: entropy_unit + (dim - 1) as f64 * mean_radius.ln(),
         mean_radius,
@@ -170,7 +182,7 @@ pub fn estimate(
         mean_log_jacobian,
         samples: n,
         dim,
-    })
+    }
 }
 
 /// The flat Kozachenko–Leonenko entropy estimate (nats) of `n` points in R^`m` (row-major):
