@@ -47,6 +47,8 @@ pub struct AgentConfig {
     pub retry_max: Duration,
     /// Bearer token sent with every call (DESIGN §8).
     pub token: Option<String>,
+    /// CA certificate (PEM) trusted for an `https://` coordinator.
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl AgentConfig {
@@ -64,6 +66,7 @@ impl AgentConfig {
             lease_wait: Duration::from_secs(10),
             retry_max: Duration::from_secs(5),
             token: None,
+            tls_ca: None,
         }
     }
 }

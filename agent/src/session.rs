@@ -12,7 +12,6 @@ use std::time::Duration;
 use sweep_proto::auth::{AgentsConn, BearerToken, agents_client};
 use sweep_proto::v1;
 use tokio::sync::{mpsc, watch};
-use tonic::transport::Endpoint;
 use tonic::{Code, Status};
 use tracing::Instrument;
 
@@ -110,13 +109,11 @@ pub async fn run(
     config: AgentConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<AgentReport, AgentError> {
-    let endpoint = Endpoint::from_shared(config.coordinator.clone())
-        .map_err(|e| AgentError::Url {
+    let endpoint = sweep_proto::tls::client_endpoint(&config.coordinator, config.tls_ca.as_deref())
+        .map_err(|detail| AgentError::Url {
             url: config.coordinator.clone(),
-            detail: e.to_string(),
-        })?
-        .connect_timeout(Duration::from_secs(2))
-        .tcp_nodelay(true);
+            detail,
+        })?;
     let channel = endpoint.connect_lazy();
     let token = BearerToken::new(config.token.as_deref()).map_err(|e| AgentError::Url {
         url: config.coordinator.clone(),

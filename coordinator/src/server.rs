@@ -35,6 +35,8 @@ pub struct CoordinatorConfig {
     pub token: Option<String>,
     /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
     pub metrics: Option<std::net::SocketAddr>,
+    /// TLS certificate and key (PEM files): serve gRPC over TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl CoordinatorConfig {
@@ -45,6 +47,7 @@ impl CoordinatorConfig {
             lease_ttl: Duration::from_secs(30),
             token: None,
             metrics: None,
+            tls: None,
         }
     }
 }
@@ -69,6 +72,9 @@ pub enum CoordinatorError {
         "listening on {0}, which is not a loopback address, needs a bearer token (--token-file or $SWEEP_TOKEN)"
     )]
     Insecure(std::net::SocketAddr),
+    /// The TLS certificate or key.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The metrics listener.
     #[error("metrics listener {addr}: {source}")]
     Metrics {
@@ -95,6 +101,12 @@ pub async fn serve(
     {
         return Err(CoordinatorError::Insecure(addr));
     }
+    let tls = match &config.tls {
+        Some((cert, key)) => {
+            Some(sweep_proto::tls::server_tls(cert, key).map_err(CoordinatorError::Tls)?)
+        }
+        None => None,
+    };
     let metrics_listener = match config.metrics {
         Some(addr) => {
             let listener = TcpListener::bind(addr)
@@ -142,7 +154,13 @@ pub async fn serve(
     health.set_serving::<AgentsServer<AgentsService>>().await;
 
     let limit = sweep_proto::MAX_MESSAGE_BYTES;
-    let result = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls)
+            .map_err(|e| CoordinatorError::Tls(e.to_string()))?;
+    }
+    let result = builder
         .add_service(health_service)
         .add_service(InterceptedService::new(
             SweepsServer::new(SweepsService::new(Arc::clone(&shared)))

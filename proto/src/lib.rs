@@ -6,9 +6,11 @@
 //!   agents, results);
 //! * [`v1::agents_server`] / [`v1::agents_client`]: workers (register, lease, heartbeat, series,
 //!   complete, fail);
-//! * [`auth`]: bearer tokens, and clients that send them.
+//! * [`auth`]: bearer tokens, and clients that send them;
+//! * [`tls`]: rustls for the server and `https://` clients.
 
 pub mod auth;
+pub mod tls;
 
 /// The generated `sweep.v1` code.
 #[allow(missing_docs, clippy::all, clippy::unwrap_used)]

@@ -36,6 +36,9 @@ struct Args {
     /// File holding the coordinator's bearer token (default: `$SWEEP_TOKEN`, if set).
     #[arg(long)]
     token_file: Option<PathBuf>,
+    /// CA certificate (PEM) to trust for an `https://` coordinator.
+    #[arg(long, env = "SWEEP_TLS_CA")]
+    tls_ca: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -62,6 +65,7 @@ fn run(args: Args) -> Result<(), CliError> {
     config.retry_max = Duration::from_millis(args.retry_max_ms.max(10));
     config.token =
         sweep_proto::auth::read_token(args.token_file.as_deref()).map_err(CliError::Usage)?;
+    config.tls_ca = args.tls_ca;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

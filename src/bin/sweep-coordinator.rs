@@ -26,6 +26,12 @@ struct Args {
     /// required when listening beyond loopback.
     #[arg(long)]
     token_file: Option<PathBuf>,
+    /// TLS certificate (PEM) to serve gRPC over TLS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Serve Prometheus metrics on this address (`GET /metrics`), e.g. 127.0.0.1:9464.
     #[arg(long)]
     metrics_listen: Option<std::net::SocketAddr>,
@@ -62,12 +68,12 @@ fn serve(args: Args) -> Result<(), CliError> {
         config.lease_ttl = Duration::from_millis(args.lease_ttl_ms);
         config.token = token;
         config.metrics = args.metrics_listen;
+        config.tls = args.tls_cert.zip(args.tls_key);
         sweep_coordinator::serve(listener, config, thermosweep::signals::terminated())
             .await
             .map_err(|e| match e {
-                e @ sweep_coordinator::CoordinatorError::Insecure(_) => {
-                    CliError::Usage(e.to_string())
-                }
+                e @ (sweep_coordinator::CoordinatorError::Insecure(_)
+                | sweep_coordinator::CoordinatorError::Tls(_)) => CliError::Usage(e.to_string()),
                 e => CliError::Failure(e.to_string()),
             })
     })

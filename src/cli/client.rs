@@ -1,9 +1,6 @@
 //! Connecting to a coordinator as a client.
 
-use std::time::Duration;
-
 use sweep_proto::auth::{BearerToken, SweepsConn, sweeps_client};
-use tonic::transport::Endpoint;
 
 use crate::exit::CliError;
 
@@ -13,10 +10,8 @@ pub async fn connect(url: &str) -> Result<SweepsConn, CliError> {
     let token =
         sweep_proto::auth::read_token(super::token_file().as_deref()).map_err(CliError::Usage)?;
     let token = BearerToken::new(token.as_deref()).map_err(|e| CliError::Usage(e.to_string()))?;
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|e| CliError::Usage(format!("coordinator URL {url:?}: {e}")))?
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true);
+    let endpoint = sweep_proto::tls::client_endpoint(url, super::tls_ca().as_deref())
+        .map_err(CliError::Usage)?;
     let channel = endpoint
         .connect()
         .await

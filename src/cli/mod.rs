@@ -30,6 +30,9 @@ pub struct Cli {
     /// File holding the coordinator's bearer token (default: `$SWEEP_TOKEN`, if set).
     #[arg(long, global = true)]
     pub token_file: Option<PathBuf>,
+    /// CA certificate (PEM) to trust for an `https://` coordinator.
+    #[arg(long, global = true, env = "SWEEP_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -127,6 +130,12 @@ pub enum Command {
 }
 
 static TOKEN_FILE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+static TLS_CA: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// The `--tls-ca` given, if any.
+pub(crate) fn tls_ca() -> Option<PathBuf> {
+    TLS_CA.get().cloned().flatten()
+}
 
 /// The `--token-file` given, if any.
 pub(crate) fn token_file() -> Option<PathBuf> {
@@ -137,6 +146,7 @@ impl Cli {
     /// Runs the command.
     pub fn execute(self) -> Result<(), CliError> {
         let _ = TOKEN_FILE.set(self.token_file.clone());
+        let _ = TLS_CA.set(self.tls_ca.clone());
         let level = if self.verbose { "info" } else { "warn" };
         crate::logging::init(self.log_format, level);
         let runtime = tokio::runtime::Builder::new_multi_thread()
