@@ -30,24 +30,12 @@ fn with_a_token_only_callers_that_send_it_get_in() {
     std::fs::write(&token, "t0ps3cret\n").unwrap();
     let wrong = dir.path().join("wrong");
     std::fs::write(&wrong, "guess\n").unwrap();
-    let log = dir.path().join("coordinator.log");
-    let mut child = Command::new(COORDINATOR)
-        .args(["--listen", "0.0.0.0:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--token-file")
-        .arg(&token)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let port = line.trim().rsplit(':').next().unwrap().to_owned();
-    let _coordinator = Proc { child, log };
+    let token_arg = token.to_str().unwrap();
+    let (_coordinator, port) = coordinator_with(
+        dir.path(),
+        "auth",
+        &["--listen", "0.0.0.0:0", "--token-file", token_arg],
+    );
     let url = format!("http://127.0.0.1:{port}");
 
     let anonymous = sweepctl(&["status"], Some(&url));
@@ -74,45 +62,21 @@ fn with_a_token_only_callers_that_send_it_get_in() {
     // With the token: submit, an agent runs it, the results come back.
     let spec = small_spec(dir.path(), 2, 4, 200_000);
     let tf = token.to_str().unwrap();
-    let submitted = sweepctl(
+    sweepctl_ok(
         &["--token-file", tf, "submit", spec.to_str().unwrap()],
-        Some(&url),
+        &url,
     );
-    assert!(
-        submitted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&submitted.stderr)
+    // The agent takes its token from the environment.
+    let _agent = agent_with(
+        dir.path(),
+        &url,
+        "member",
+        &[],
+        &[("SWEEP_TOKEN", "t0ps3cret")],
     );
-    let _agent = Proc {
-        child: Command::new(AGENT)
-            .args([
-                "--coordinator",
-                &url,
-                "--name",
-                "member",
-                "--backend",
-                "cpu",
-            ])
-            .arg("--spool-dir")
-            .arg(dir.path().join("spool-member"))
-            .env("SWEEP_TOKEN", "t0ps3cret")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-        log: dir.path().join("none"),
-    };
-    let watched = Command::new(SWEEPCTL)
-        .args(["--token-file", tf, "watch", "1"])
-        .env("SWEEP_COORDINATOR", &url)
-        .output()
-        .unwrap();
-    assert!(
-        watched.status.success(),
-        "{}",
-        String::from_utf8_lossy(&watched.stderr)
-    );
+    sweepctl_ok(&["--token-file", tf, "watch", "1"], &url);
     let out = dir.path().join("out");
-    let fetched = sweepctl(
+    sweepctl_ok(
         &[
             "--token-file",
             tf,
@@ -121,12 +85,7 @@ fn with_a_token_only_callers_that_send_it_get_in() {
             "--out",
             out.to_str().unwrap(),
         ],
-        Some(&url),
-    );
-    assert!(
-        fetched.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fetched.stderr)
+        &url,
     );
     assert_eq!(
         sweep_results::read_results(out.join("results.parquet"))

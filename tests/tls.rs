@@ -91,26 +91,18 @@ fn a_coordinator_over_tls_serves_clients_that_trust_its_ca() {
         eprintln!("SKIPPED: the openssl command could not make test certificates");
         return;
     }
-    let log = dir.path().join("coordinator.log");
-    let mut child = Command::new(COORDINATOR)
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--tls-cert")
-        .arg(dir.path().join("server.pem"))
-        .arg("--tls-key")
-        .arg(dir.path().join("server.key"))
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let port = line.trim().rsplit(':').next().unwrap().to_owned();
-    let _coordinator = Proc { child, log };
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    let tls = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let (_coordinator, port) = coordinator_with(
+        dir.path(),
+        "tls",
+        &[&["--listen", "127.0.0.1:0"][..], &tls].concat(),
+    );
     let url = format!("https://localhost:{port}");
     let ca = dir.path().join("ca.pem");
     let ca = ca.to_str().unwrap();
@@ -133,42 +125,7 @@ fn a_coordinator_over_tls_serves_clients_that_trust_its_ca() {
     );
 
     let spec = small_spec(dir.path(), 2, 4, 200_000);
-    let submitted = sweepctl(
-        &["--tls-ca", ca, "submit", spec.to_str().unwrap()],
-        Some(&url),
-    );
-    assert!(
-        submitted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&submitted.stderr)
-    );
-    let _agent = Proc {
-        child: Command::new(AGENT)
-            .args([
-                "--coordinator",
-                &url,
-                "--name",
-                "tls",
-                "--backend",
-                "cpu",
-                "--tls-ca",
-                ca,
-            ])
-            .arg("--spool-dir")
-            .arg(dir.path().join("spool"))
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-        log: dir.path().join("none"),
-    };
-    let watched = Command::new(SWEEPCTL)
-        .args(["--tls-ca", ca, "watch", "1"])
-        .env("SWEEP_COORDINATOR", &url)
-        .output()
-        .unwrap();
-    assert!(
-        watched.status.success(),
-        "{}",
-        String::from_utf8_lossy(&watched.stderr)
-    );
+    sweepctl_ok(&["--tls-ca", ca, "submit", spec.to_str().unwrap()], &url);
+    let _agent = agent_with(dir.path(), &url, "tls", &["--tls-ca", ca], &[]);
+    sweepctl_ok(&["--tls-ca", ca, "watch", "1"], &url);
 }

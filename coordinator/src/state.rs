@@ -464,7 +464,7 @@ impl State {
             }
         };
         let expected = &info.points[range.start as usize..range.end as usize];
-        let rows = check_rows(expected, &req.results)?;
+        check_rows(expected, &req.results)?;
         let stored = self
             .series
             .stored(sweep, task, r.epoch)
@@ -475,7 +475,8 @@ impl State {
                 req.series_chunks
             )));
         }
-        let results: Vec<StoredResult> = rows
+        let results: Vec<StoredResult> = req
+            .results
             .iter()
             .map(|row| StoredResult {
                 point: row.point,
@@ -758,10 +759,7 @@ fn resume(sweep: u64, t: &StoredTask) -> Resume {
 }
 
 /// Checks that a report's rows are exactly the task's points, each once, with a known status.
-fn check_rows<'a>(
-    expected: &[Point],
-    rows: &'a [v1::PointResult],
-) -> Result<Vec<&'a v1::PointResult>, Status> {
+fn check_rows(expected: &[Point], rows: &[v1::PointResult]) -> Result<(), Status> {
     let mut want: HashMap<(u32, u32), bool> = expected
         .iter()
         .map(|p| ((p.index, p.replica), false))
@@ -796,5 +794,5 @@ fn check_rows<'a>(
             expected.len()
         )));
     }
-    Ok(rows.iter().collect())
+    Ok(())
 }

@@ -37,18 +37,14 @@ impl Drop for Proc {
     }
 }
 
-/// Starts a coordinator on `listen` (use port 0 for any); returns it and its URL.
-pub fn coordinator(dir: &Path, listen: &str, ttl_ms: u64, tag: &str) -> (Proc, String) {
+/// Starts a coordinator with `--data-dir DIR/data` and `args` (which must include `--listen`);
+/// returns it and the port it bound, read from its first line of output.
+pub fn coordinator_with(dir: &Path, tag: &str, args: &[&str]) -> (Proc, String) {
     let log = dir.join(format!("coordinator-{tag}.log"));
     let mut child = Command::new(COORDINATOR)
-        .args(["--listen", listen, "--data-dir"])
+        .arg("--data-dir")
         .arg(dir.join("data"))
-        .args([
-            "--lease-ttl-ms",
-            &ttl_ms.to_string(),
-            "--log-format",
-            "json",
-        ])
+        .args(args)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -60,26 +56,59 @@ pub fn coordinator(dir: &Path, listen: &str, ttl_ms: u64, tag: &str) -> (Proc, S
     let addr = line
         .trim()
         .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (Proc { child, log }, format!("http://{addr}"))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    (Proc { child, log }, port)
 }
 
-/// Starts an agent process named `name`.
-pub fn agent(dir: &Path, url: &str, name: &str, threads: usize) -> Proc {
+/// Starts a coordinator on `listen` (use port 0 for any) with JSON logs; returns it and its URL.
+pub fn coordinator(dir: &Path, listen: &str, ttl_ms: u64, tag: &str) -> (Proc, String) {
+    let ttl = ttl_ms.to_string();
+    let args = [
+        "--listen",
+        listen,
+        "--lease-ttl-ms",
+        &ttl,
+        "--log-format",
+        "json",
+    ];
+    let (proc, port) = coordinator_with(dir, tag, &args);
+    (proc, format!("http://127.0.0.1:{port}"))
+}
+
+/// Starts an agent process named `name` (CPU backend, its own spool, JSON logs, quick retries)
+/// with `extra` arguments and environment.
+pub fn agent_with(dir: &Path, url: &str, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Proc {
     let log = dir.join(format!("agent-{name}.log"));
     let child = Command::new(AGENT)
         .args(["--coordinator", url, "--name", name, "--backend", "cpu"])
-        .args(["--threads", &threads.to_string(), "--retry-max-ms", "200"])
+        .args(["--retry-max-ms", "200", "--log-format", "json"])
         .arg("--spool-dir")
         .arg(dir.join(format!("spool-{name}")))
-        .args(["--log-format", "json"])
+        .args(extra)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     Proc { child, log }
+}
+
+/// Starts an agent process named `name` with `threads` compute threads.
+pub fn agent(dir: &Path, url: &str, name: &str, threads: usize) -> Proc {
+    agent_with(dir, url, name, &["--threads", &threads.to_string()], &[])
+}
+
+/// Runs `sweepctl ARGS` and asserts it succeeded.
+pub fn sweepctl_ok(args: &[&str], url: &str) -> Output {
+    let out = sweepctl(args, Some(url));
+    assert!(
+        out.status.success(),
+        "sweepctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// Runs `sweepctl ARGS` to completion.
