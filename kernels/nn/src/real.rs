@@ -4,15 +4,17 @@
 //! truncation error small. So every layer is generic over [`Real`], and the same code is checked
 //! in `f64` and run in `f32`.
 //!
-//! GEMM: `matrixmultiply` (pinned in DEPENDENCIES.md, ~50 GFLOP/s f32 on the 2 shared cores), a
-//! small, well-kept crate with f32 and f64 kernels and arbitrary strides: all that im2col
-//! convolutions need. Measured on this machine (2 cores shared, load average 6–8, batch 128, f32,
-//! one SGD step, `examples/step_speed.rs`): ours 264–273 ms (ConvNet c=8) and 255–288 ms
-//! (ResNet-18 k=4), against 349 ms and 308 ms for the same models jit-compiled by JAX/XLA on the
-//! CPU (a one-off script around `tests/jax_reference.py`'s model, not committed). A hand-written
-//! layer set on a GEMM is thus at least as fast as a full compiler stack here, and it keeps f64
-//! for the checks; candle and burn would add a tensor runtime and minutes of build without
-//! changing the GEMM, and were not benchmarked.
+//! GEMM: `matrixmultiply` (pinned in DEPENDENCIES.md), a small, well-kept crate with f32 and f64
+//! kernels and arbitrary strides: all that im2col convolutions need. It is built *without* its
+//! `threading` feature: on the 2 shared cores its thread handoff (`sched_yield`, channel receives)
+//! cost more than it gained at every shape we train, e.g. ConvNet c=8 at batch 128 took 202 ms per
+//! step threaded and 176 ms on one thread, ConvNet c=2 at batch 32 11.5 ms and 9.5 ms. Sweeps run
+//! their points in parallel instead, one point per thread. Measured on this machine (batch 128,
+//! f32, one SGD step, `examples/step_speed.rs`): ours 176 ms (ConvNet c=8) and 193 ms (ResNet-18
+//! k=4) on one thread, against 349 ms and 308 ms for the same models jit-compiled by JAX/XLA on both
+//! CPU cores. A hand-written layer set on a GEMM is thus at least as fast as a full compiler stack
+//! here, and it keeps f64 for the checks; candle and burn would add a tensor runtime and minutes of
+//! build without changing the GEMM, and were not benchmarked.
 
 use std::fmt::Debug;
 use std::iter::Sum;
