@@ -35,7 +35,11 @@ fn quickstart_results_are_one_row_per_point_and_bitwise_the_kernels() {
             second: p.second,
         })
         .collect();
-    let direct = run_isotropic(&isotropic_batch(&spec, &assignments), &NoObserver).unwrap();
+    let direct = run_isotropic(
+        &isotropic_batch(&spec, &assignments).expect("isotropic"),
+        &NoObserver,
+    )
+    .unwrap();
     for ((row, s), a) in rows.iter().zip(&direct).zip(&assignments) {
         let w = point_result(s, "cpu");
         assert_eq!(

@@ -8,10 +8,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use sweep_kernels::observer::{BatchObserver, Progress, SeriesRow};
-use sweep_kernels::{KernelError, isotropic::run_isotropic};
+use sweep_kernels::{KernelError, PointSummary, isotropic::run_isotropic};
 use sweep_proto::v1;
+use sweep_spec::Workload;
 use tokio::sync::mpsc;
 
+use crate::network::{DataCache, network_batch};
 use crate::workload::{isotropic_batch, point_result, series_sample};
 
 /// Series samples per chunk sent to the coordinator.
@@ -45,6 +47,7 @@ pub struct ComputePool {
     pool: Arc<rayon::ThreadPool>,
     threads: usize,
     gpu: bool,
+    data: DataCache,
 }
 
 impl ComputePool {
@@ -60,6 +63,7 @@ impl ComputePool {
             pool: Arc::new(pool),
             threads,
             gpu: false,
+            data: DataCache::default(),
         })
     }
 
@@ -86,23 +90,21 @@ impl ComputePool {
                 return Outcome::Error(format!("the task's spec does not validate here: {e}"));
             }
         };
-        let batch = isotropic_batch(&spec, &task.points);
-        let total = batch.points.len() as u64 * spec.schedule.iterations;
+        let total = task.points.len() as u64 * spec.schedule.iterations;
         running.steps_total.store(total, Ordering::Relaxed);
         let pool = Arc::clone(&self.pool);
-        let on_gpu = crate::gpu::use_gpu(spec.execution.backend, self.gpu);
+        // Networks train on the CPU in this build (the spec rejects backend = "cuda" for them).
+        let on_gpu = matches!(spec.workload, Workload::Isotropic { .. })
+            && crate::gpu::use_gpu(spec.execution.backend, self.gpu);
+        let data = self.data.clone();
+        let points = task.points.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let observer = TaskObserver {
                 running: &running,
                 buffer: Mutex::new(Vec::new()),
                 series: &series,
             };
-            // The GPU run's host side (entropy estimates) also uses the pool's threads.
-            let result = if on_gpu {
-                pool.install(|| crate::gpu::run_on_gpu(&batch, &observer))
-            } else {
-                pool.install(|| run_isotropic(&batch, &observer))
-            };
+            let result = run_task(&spec, &points, &data, &pool, on_gpu, &observer);
             observer.flush();
             result
         })
@@ -112,9 +114,48 @@ impl ComputePool {
                 let backend = if on_gpu { "cuda" } else { "cpu" };
                 Outcome::Finished(summaries.iter().map(|s| point_result(s, backend)).collect())
             }
-            Ok(Err(KernelError::Cancelled)) => Outcome::Abandoned,
-            Ok(Err(e)) => Outcome::Error(e.to_string()),
+            Ok(Err(TaskError::Kernel(KernelError::Cancelled))) => Outcome::Abandoned,
+            Ok(Err(TaskError::Kernel(e))) => Outcome::Error(e.to_string()),
+            Ok(Err(TaskError::Data(e))) => Outcome::Error(format!("training data: {e}")),
             Err(e) => Outcome::Error(format!("compute thread failed: {e}")),
+        }
+    }
+}
+
+/// Why a task could not finish.
+enum TaskError {
+    Kernel(KernelError),
+    Data(sweep_nn::data::DataError),
+}
+
+/// Runs a task's points on `pool` (blocking): isotropic chains on the CPU or the GPU, or network
+/// training on the CPU with the task's data set (read through `data`).
+fn run_task(
+    spec: &sweep_spec::SweepSpec,
+    points: &[v1::PointAssignment],
+    data: &DataCache,
+    pool: &rayon::ThreadPool,
+    on_gpu: bool,
+    observer: &TaskObserver<'_>,
+) -> Result<Vec<PointSummary>, TaskError> {
+    match &spec.workload {
+        Workload::Isotropic { .. } => {
+            let batch = isotropic_batch(spec, points).ok_or_else(|| {
+                TaskError::Kernel(KernelError::invalid("workload", "not isotropic"))
+            })?;
+            // The GPU run's host side (entropy estimates) also uses the pool's threads.
+            if on_gpu {
+                pool.install(|| crate::gpu::run_on_gpu(&batch, observer))
+            } else {
+                pool.install(|| run_isotropic(&batch, observer))
+            }
+            .map_err(TaskError::Kernel)
+        }
+        Workload::Network(w) => {
+            let dataset = data.get(w).map_err(TaskError::Data)?;
+            let batch = network_batch(spec, w, points);
+            pool.install(|| sweep_nn::sweep::run_network(&batch, &dataset, observer))
+                .map_err(TaskError::Kernel)
         }
     }
 }

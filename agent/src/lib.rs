@@ -6,6 +6,7 @@
 //! Modules:
 //! * [`config`]: the agent's settings, [`AgentConfig`].
 //! * [`workload`]: spec + task → kernel batch, kernel summary → wire row.
+//! * [`network`]: network tasks: their data (read once, kept for the next task) and batch.
 //! * [`compute`]: the bounded compute pool and the task observer.
 //! * [`spool`]: finished tasks waiting for delivery.
 //! * [`session`]: the connection: registration, lease loop, heartbeats, delivery.
@@ -13,6 +14,7 @@
 pub mod compute;
 pub mod config;
 pub mod gpu;
+pub mod network;
 pub mod session;
 pub mod spool;
 pub mod workload;

@@ -1,6 +1,6 @@
 //! From a leased task to kernel work and back: the spec and the task's points become an
-//! [`IsotropicBatch`] (seeds from DESIGN §4's derivation), and each [`PointSummary`] becomes the
-//! wire row the coordinator stores. `sweepctl`'s tests call the same functions to check that a
+//! [`IsotropicBatch`] or a network batch ([`crate::network`]; seeds from DESIGN §4's derivation),
+//! and each [`PointSummary`] becomes the wire row the coordinator stores. `sweepctl`'s tests call the same functions to check that a
 //! sweep's results are bitwise those of a direct kernel call.
 
 use sweep_kernels::PointSummary;
@@ -12,14 +12,26 @@ use sweep_kernels::rng::point_seed;
 use sweep_proto::v1;
 use sweep_spec::{Estimator, SweepSpec, Workload};
 
-/// The batch of chains that runs a task's points under `spec`.
-pub fn isotropic_batch(spec: &SweepSpec, points: &[v1::PointAssignment]) -> IsotropicBatch {
+/// The entropy module's name for the spec's estimator.
+pub fn estimator_mode(e: Estimator) -> EstimatorMode {
+    match e {
+        Estimator::Reflected => EstimatorMode::Reflected,
+        Estimator::Raw => EstimatorMode::Raw,
+    }
+}
+
+/// The batch of chains that runs a task's points under `spec`; `None` when the spec's workload
+/// is not the isotropic model.
+pub fn isotropic_batch(spec: &SweepSpec, points: &[v1::PointAssignment]) -> Option<IsotropicBatch> {
     let Workload::Isotropic {
         dim,
         sigma2,
         target_seed,
-    } = spec.workload;
-    IsotropicBatch {
+    } = spec.workload
+    else {
+        return None;
+    };
+    Some(IsotropicBatch {
         model: IsotropicModel {
             dim,
             sigma2,
@@ -38,10 +50,7 @@ pub fn isotropic_batch(spec: &SweepSpec, points: &[v1::PointAssignment]) -> Isot
             every: spec.entropy.every,
             log_every: spec.entropy.log_every,
             average_last: spec.entropy.average_last,
-            mode: match spec.entropy.estimator {
-                Estimator::Reflected => EstimatorMode::Reflected,
-                Estimator::Raw => EstimatorMode::Raw,
-            },
+            mode: estimator_mode(spec.entropy.estimator),
         }),
         points: points
             .iter()
@@ -53,7 +62,7 @@ pub fn isotropic_batch(spec: &SweepSpec, points: &[v1::PointAssignment]) -> Isot
                 second: p.second,
             })
             .collect(),
-    }
+    })
 }
 
 fn measured(x: f64) -> Option<f64> {

@@ -143,7 +143,12 @@ pub async fn serve(
     let local = listener.local_addr().ok();
     tracing::info!(addr = ?local, data_dir = %config.data_dir.display(), ttl_ms = policy.ttl_ms, "coordinator serving");
 
-    let exporter = tokio::spawn(run_exports(Arc::clone(&shared), exports_rx));
+    let exporting = Arc::new(tokio::sync::Mutex::new(()));
+    let exporter = tokio::spawn(run_exports(
+        Arc::clone(&shared),
+        exports_rx,
+        Arc::clone(&exporting),
+    ));
     let checkpoints = spawn_checkpoints(config.data_dir.join("state.db"));
     let metrics = metrics_listener
         .map(|listener| tokio::spawn(crate::metrics::serve_metrics(listener, Arc::clone(&shared))));
@@ -182,6 +187,9 @@ pub async fn serve(
     }
     checkpoints.send_replace(true);
     exporter.abort();
+    // An export already running finishes first: its files (and `sweepctl run`'s directory, which
+    // is removed once the coordinator has stopped) must not be pulled from under it.
+    let _finished = exporting.lock().await;
     tracing::info!("coordinator stopped");
     result.map_err(CoordinatorError::from)
 }
@@ -252,11 +260,18 @@ async fn run_expiry(shared: Arc<Shared>, ttl: Duration) {
     }
 }
 
-/// Writes the files of each sweep that ended, one at a time, on a blocking thread.
-async fn run_exports(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<u64>) {
+/// Writes the files of each sweep that ended, one at a time, on a blocking thread that holds
+/// `exporting` while it runs.
+async fn run_exports(
+    shared: Arc<Shared>,
+    mut rx: mpsc::UnboundedReceiver<u64>,
+    exporting: Arc<tokio::sync::Mutex<()>>,
+) {
     while let Some(sweep) = rx.recv().await {
         let shared2 = Arc::clone(&shared);
+        let busy = Arc::clone(&exporting).lock_owned().await;
         let outcome = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let _busy = busy;
             let job = {
                 let state = shared2.lock().map_err(|e| e.to_string())?;
                 ExportJob::snapshot(&state, sweep).map_err(|e| e.to_string())?

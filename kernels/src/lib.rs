@@ -4,6 +4,7 @@
 //! * [`cuda`] (feature `cuda`): the same chains, distances and updates on an NVIDIA GPU.
 //! * [`entropy`]: the spherical Kozachenko–Leonenko entropy estimator (SPEC §6, §16.1–2, §16.9).
 //! * [`rng`]: Philox4x32-10, Box–Muller normals and seed derivation shared with CUDA.
+//! * [`stationary`]: the stationary window and its standard errors (isotropic chains and networks).
 //! * [`vmf_sampler`]: exact von Mises–Fisher sampling (Wood's algorithm), an oracle for the estimator.
 
 #[cfg(feature = "cuda")]
@@ -13,6 +14,7 @@ pub mod error;
 pub mod isotropic;
 pub mod observer;
 pub mod rng;
+pub mod stationary;
 pub mod summary;
 pub mod vmf_sampler;
 

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use sweep_theory::{AdiabatLaw, Protocol};
 
+use crate::network::NetworkWorkload;
+
 /// A validated sweep spec (DESIGN §3, version 1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepSpec {
@@ -41,13 +43,16 @@ pub enum Workload {
         /// Seed of the target direction w*.
         target_seed: u64,
     },
+    /// A fully scale-invariant network trained on image data (SPEC §7).
+    Network(NetworkWorkload),
 }
 
 impl Workload {
-    /// The `workload` column: "isotropic".
+    /// The `workload` column: "isotropic", "convnet" or "resnet18".
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Isotropic { .. } => "isotropic",
+            Self::Network(n) => n.kind.as_str(),
         }
     }
 
@@ -55,6 +60,7 @@ impl Workload {
     pub fn dim(&self) -> usize {
         match self {
             Self::Isotropic { dim, .. } => *dim,
+            Self::Network(n) => n.dim(),
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct RawWorkload {
     pub batch_size: Option<i64>,
     pub head_norm: Option<f64>,
     pub init_seed: Option<i64>,
+    pub samples_per_label: Option<i64>,
+    pub grad_samples: Option<i64>,
+    pub measure_every: Option<i64>,
 }
 
 /// `[protocol]`.

@@ -11,6 +11,7 @@ use sweep_theory::{AdiabatLaw, Axis, Hyper, Protocol, adiabat_partner};
 
 use crate::axis::axis_values;
 use crate::error::{Problems, SpecError};
+use crate::network::{NetworkKind, network};
 use crate::model::{Backend, Design, Entropy, Estimator, Execution, Schedule, SweepSpec, Workload};
 use crate::raw::{RawAdiabat, RawAxis, RawEntropy, RawSpec, RawWorkload};
 
@@ -80,11 +81,23 @@ pub fn validate(raw: RawSpec) -> Result<SweepSpec, SpecError> {
         p.add("name", "must not be empty");
     }
     let seed = int(&mut p, "seed", raw.seed, Some(0), 0, i64::MAX).unwrap_or(0) as u64;
-    let workload = workload(&mut p, raw.workload);
     let (protocol, init_radius) = protocol(&mut p, raw.protocol);
     let schedule = schedule(&mut p, raw.schedule);
     let entropy = entropy(&mut p, raw.entropy, schedule);
+    let workload = workload(&mut p, raw.workload, entropy);
     let execution = execution(&mut p, raw.execution);
+    if let (Some(Workload::Network(n)), Some(e)) = (&workload, &execution)
+        && e.backend == Backend::Cuda
+    {
+        p.add(
+            "execution.backend",
+            format!(
+                "\"cuda\" runs isotropic chains only in this build; a {} trains on the CPU \
+                 (use \"cpu\" or \"auto\")",
+                n.kind.as_str()
+            ),
+        );
+    }
     let analysis = analysis(&mut p, raw.analysis);
     let design = match (protocol, &workload) {
         (Some(protocol), Some(workload)) => {
@@ -140,11 +153,15 @@ pub fn validate(raw: RawSpec) -> Result<SweepSpec, SpecError> {
     }
 }
 
-fn workload(p: &mut Problems, raw: Option<RawWorkload>) -> Option<Workload> {
+fn workload(
+    p: &mut Problems,
+    raw: Option<RawWorkload>,
+    entropy: Option<Entropy>,
+) -> Option<Workload> {
     let Some(w) = raw else {
         p.add(
             "workload",
-            "is required (a [workload] table with kind = \"isotropic\")",
+            "is required (a [workload] table with kind = \"isotropic\", \"convnet\" or \"resnet18\")",
         );
         return None;
     };
@@ -157,6 +174,9 @@ fn workload(p: &mut Problems, raw: Option<RawWorkload>) -> Option<Workload> {
                 ("workload.batch_size", w.batch_size.is_some()),
                 ("workload.head_norm", w.head_norm.is_some()),
                 ("workload.init_seed", w.init_seed.is_some()),
+                ("workload.samples_per_label", w.samples_per_label.is_some()),
+                ("workload.grad_samples", w.grad_samples.is_some()),
+                ("workload.measure_every", w.measure_every.is_some()),
             ] {
                 if given {
                     p.add(
@@ -181,15 +201,8 @@ fn workload(p: &mut Problems, raw: Option<RawWorkload>) -> Option<Workload> {
                 target_seed: target_seed as u64,
             })
         }
-        Some(kind @ ("convnet" | "resnet18")) => {
-            p.add(
-                "workload.kind",
-                format!(
-                    "\"{kind}\" is not available in this build yet (network workloads are planned)"
-                ),
-            );
-            None
-        }
+        Some("convnet") => network(p, NetworkKind::ConvNet, &w, entropy).map(Workload::Network),
+        Some("resnet18") => network(p, NetworkKind::ResNet18, &w, entropy).map(Workload::Network),
         Some(other) => {
             p.add(
                 "workload.kind",
@@ -517,7 +530,16 @@ fn adiabats(
         }
         None => AdiabatLaw::Isentrope,
     };
-    let Workload::Isotropic { dim, sigma2, .. } = *workload;
+    // Exact isentropes need the isotropic model's heat capacity; for networks, whose C_V is
+    // unknown, a missing γ means the low-temperature value 2 (SPEC §3.7). Power laws in P and V
+    // need no σ²: a constant σ² along the path cancels from P·V^γ = const, so 1 stands in.
+    let (dim, sigma2, law) = match workload {
+        Workload::Isotropic { dim, sigma2, .. } => (*dim, *sigma2, law),
+        Workload::Network(n) => match law {
+            AdiabatLaw::Isentrope => (n.dim(), 1.0, AdiabatLaw::PowerLaw { gamma: 2.0 }),
+            power => (n.dim(), 1.0, power),
+        },
+    };
     let through = raw.through.unwrap_or_default();
     if through.is_empty() {
         p.add(

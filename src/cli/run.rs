@@ -43,6 +43,19 @@ fn fail(what: &str) -> impl FnOnce(std::io::Error) -> CliError + '_ {
     move |e| CliError::Failure(format!("{what}: {e}"))
 }
 
+/// Reads a network workload's training data once before anything starts, so that missing or
+/// corrupt files are a usage error naming the file rather than a task failing three times.
+async fn check_data(w: sweep_spec::NetworkWorkload) -> Result<(), CliError> {
+    let read = tokio::task::spawn_blocking(move || sweep_agent::network::load_dataset(&w)).await;
+    match read {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(CliError::Usage(format!(
+            "workload.data_dir: {e} (relative paths are taken from the working directory)"
+        ))),
+        Err(e) => Err(CliError::Failure(format!("reading the training data: {e}"))),
+    }
+}
+
 /// Runs the sweep end to end.
 pub async fn run(args: RunArgs) -> Result<(), CliError> {
     let (text, spec) = read_spec(&args.spec)?;
@@ -50,6 +63,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         return Err(CliError::Usage("--agents: must be at least 1".into()));
     }
     let backend: BackendChoice = args.backend.parse().map_err(CliError::Usage)?;
+    if let sweep_spec::Workload::Network(w) = &spec.workload {
+        check_data(w.clone()).await?;
+    }
     let out = args
         .out
         .clone()

@@ -14,6 +14,8 @@
 //! * [`train`]: [`train::Update`] (the three protocols), [`train::apply_update`],
 //!   [`train::Trainer`] (`step`), [`train::gradient_statistics`] → [`train::GradStats`]
 //!   (`trace_sigma`);
+//! * [`sweep`]: [`sweep::NetworkBatch`] and [`sweep::run_network`], a task of a network sweep
+//!   returning the same per-point summaries as the isotropic chains;
 //! * [`layers`]: each layer's forward and backward, [`real::Real`] (f32 / f64) and [`real::gemm`].
 
 pub mod data;
@@ -21,6 +23,7 @@ pub mod init;
 pub mod layers;
 pub mod models;
 pub mod real;
+pub mod sweep;
 pub mod tensor;
 pub mod train;
 

@@ -9,7 +9,7 @@
 use sweep_theory::Protocol;
 
 use crate::isotropic::group::LaneSums;
-use crate::isotropic::stationary::Window;
+use crate::stationary::Window;
 use crate::isotropic::{ChainPoint, LANES};
 
 /// Stationary sums per chain, in [`LaneSums`] field order.

@@ -44,6 +44,8 @@ pub enum Stream {
     /// Initial weights of a network workload: convolutions and the frozen head (keyed by the
     /// init seed; `sweep-nn`'s initialiser).
     NetworkInit = 4,
+    /// Pixels of the generated `synthetic` data set (keyed by the init seed; `sweep-nn`).
+    SyntheticData = 5,
 }
 
 /// The Philox counter of block `block` of iteration `iteration` in `stream`.

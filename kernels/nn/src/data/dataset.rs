@@ -71,6 +71,45 @@ impl Dataset {
         (x, idx.iter().map(|&i| self.labels[i]).collect())
     }
 
+    /// The first `per_label` images of each class, in their original order (the paper's
+    /// `samples_per_label`), keeping the normalisation; `dir` names the data in the error when a
+    /// class has fewer.
+    pub fn first_per_label(&self, per_label: usize, dir: &Path) -> Result<Self, DataError> {
+        let mut taken = vec![0usize; self.classes];
+        let mut keep = Vec::with_capacity(per_label * self.classes);
+        for (i, &l) in self.labels.iter().enumerate() {
+            let t = &mut taken[usize::from(l)];
+            if *t < per_label {
+                *t += 1;
+                keep.push(i);
+            }
+        }
+        if let Some((class, &available)) = taken.iter().enumerate().find(|(_, t)| **t < per_label)
+        {
+            return Err(DataError::TooFewPerLabel {
+                path: dir.to_path_buf(),
+                class,
+                available,
+                requested: per_label,
+            });
+        }
+        let item = self.c * self.h * self.w;
+        let mut pixels = Vec::with_capacity(keep.len() * item);
+        for &i in &keep {
+            pixels.extend_from_slice(&self.pixels[i * item..(i + 1) * item]);
+        }
+        Ok(Self {
+            pixels,
+            labels: keep.iter().map(|&i| self.labels[i]).collect(),
+            c: self.c,
+            h: self.h,
+            w: self.w,
+            classes: self.classes,
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+        })
+    }
+
     /// MNIST or Fashion-MNIST from `dir` (`{train,t10k}-{images-idx3,labels-idx1}-ubyte`, each
     /// raw or with `.gz`), padded to 32×32, normalised by the given statistics or, if `None`, by
     /// this split's own.

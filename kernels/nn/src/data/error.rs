@@ -7,6 +7,20 @@ use thiserror::Error;
 /// Why a data set could not be read.
 #[derive(Debug, Error)]
 pub enum DataError {
+    /// `samples_per_label` asks for more images of a class than the data hold.
+    #[error(
+        "{path}: class {class} has {available} training images, fewer than samples_per_label = {requested}"
+    )]
+    TooFewPerLabel {
+        /// The data directory.
+        path: PathBuf,
+        /// The class.
+        class: usize,
+        /// Images of it.
+        available: usize,
+        /// Images asked for.
+        requested: usize,
+    },
     /// The file is not there.
     #[error("{path}: missing (for MNIST-family data run scripts/fetch-data.sh)")]
     Missing {

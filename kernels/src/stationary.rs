@@ -1,0 +1,85 @@
+//! Statistics of a run's stationary part, shared by the isotropic chains and the networks: the
+//! window (the last `average_last` iterations) cut into batches for standard errors by batch
+//! means, and the mean and standard error of overlapping-queue entropy estimates.
+
+use std::collections::VecDeque;
+
+/// Batch-means batches per window (fewer when the window is shorter).
+const WINDOW_BATCHES: u64 = 20;
+
+/// The stationary window `(start, end]` of a run, cut into equal batches.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    start: u64,
+    len: u64,
+    batches: u64,
+}
+
+impl Window {
+    /// The last `average_last` of `iterations` iterations.
+    pub fn new(iterations: u64, average_last: u64) -> Self {
+        let len = average_last.min(iterations).max(1);
+        Self {
+            start: iterations - len,
+            len,
+            batches: WINDOW_BATCHES.min(len),
+        }
+    }
+
+    /// Number of batches.
+    pub fn batches(&self) -> usize {
+        self.batches as usize
+    }
+
+    /// The batch that the state after iteration `t` belongs to, `None` before the window.
+    pub fn batch_of(&self, t: u64) -> Option<usize> {
+        (t > self.start).then(|| (((t - self.start - 1) * self.batches) / self.len) as usize)
+    }
+
+    /// The first batch boundary (window start included) strictly after `t`.
+    pub fn next_boundary(&self, t: u64) -> Option<u64> {
+        (0..=self.batches)
+            .map(|j| self.start + (j * self.len).div_ceil(self.batches))
+            .find(|b| *b > t)
+    }
+}
+
+/// Mean of per-batch means and its standard error.
+pub fn mean_sem(values: impl Iterator<Item = (f64, u64)>) -> (f64, f64) {
+    let means: Vec<(f64, u64)> = values.filter(|(_, n)| *n > 0).collect();
+    let total: u64 = means.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = means.iter().map(|(s, _)| s).sum::<f64>() / total as f64;
+    let k = means.len() as f64;
+    if means.len() < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = means
+        .iter()
+        .map(|(s, n)| (s / *n as f64 - mean).powi(2))
+        .sum::<f64>()
+        / (k - 1.0);
+    (mean, (var / k).sqrt())
+}
+
+/// Mean and standard error of the retained entropy estimates. Estimates `spacing` iterations
+/// apart whose queues each span `window` iterations share samples: with window ≫ spacing their
+/// correlation falls off linearly with the lag (overlap of two windows), so the variance of their
+/// mean is that of independent estimates times ≈ window/spacing (the sum of that triangular
+/// autocorrelation), and never more than the variance of one estimate.
+pub fn estimates_mean_sem(est: &VecDeque<f64>, window: u64, spacing: u64) -> (f64, f64) {
+    let n = est.len() as f64;
+    if est.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = est.iter().sum::<f64>() / n;
+    if est.len() < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = est.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let overlap = (window as f64 / spacing.max(1) as f64).clamp(1.0, n);
+    (mean, (var * overlap / n).sqrt())
+}
+

@@ -1,0 +1,165 @@
+//! Network workloads in the spec (DESIGN §3, SPEC §7): a valid `convnet` / `resnet18` spec reads
+//! as written with the documented defaults and the `dim` of SPEC §7.1, and each broken rule is
+//! reported with its key.
+
+use sweep_spec::{Backend, DatasetKind, NetworkKind, NetworkWorkload, Workload, parse};
+
+const BASE: &str = r#"
+version = 1
+name = "net"
+seed = 3
+[workload]
+kind = "convnet"
+width = 8
+dataset = "cifar10"
+data_dir = "data/cifar-10-batches-bin"
+[protocol]
+kind = "fixed_elr"
+[grid]
+elr = [1e-3, 1e-2]
+wd = [1e-3, 1e-2]
+[schedule]
+iterations = 10000
+log_every = 50
+average_last = 5000
+[entropy]
+queue = 100
+every = 25
+log_every = 500
+average_last = 5
+"#;
+
+fn with(from: &str, to: &str) -> String {
+    assert_eq!(BASE.matches(from).count(), 1, "{from} is not in the base spec");
+    BASE.replacen(from, to, 1)
+}
+
+fn problems(text: &str) -> Vec<String> {
+    match parse(text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e
+            .problems()
+            .into_iter()
+            .map(|p| format!("{} :: {}", p.key, p.rule))
+            .collect(),
+    }
+}
+
+#[test]
+fn a_convnet_spec_reads_with_its_defaults_and_dim() {
+    let s = parse(BASE).expect("base");
+    let Workload::Network(w) = &s.workload else {
+        panic!("not a network: {:?}", s.workload)
+    };
+    assert_eq!(
+        *w,
+        NetworkWorkload {
+            kind: NetworkKind::ConvNet,
+            width: 8,
+            dataset: DatasetKind::Cifar10,
+            data_dir: Some("data/cifar-10-batches-bin".into()),
+            batch_size: 128,
+            head_norm: 10.0,
+            init_seed: 1,
+            samples_per_label: None,
+            grad_samples: 100,
+            measure_every: 500,
+        }
+    );
+    assert_eq!((s.workload.kind(), s.workload.dim()), ("convnet", 24_408));
+    let r = parse(&with("kind = \"convnet\"\nwidth = 8", "kind = \"resnet18\"\nwidth = 4"))
+        .expect("resnet");
+    assert_eq!((r.workload.kind(), r.workload.dim()), ("resnet18", 43_692));
+    let m = parse(&with(
+        "dataset = \"cifar10\"\ndata_dir = \"data/cifar-10-batches-bin\"",
+        "dataset = \"mnist\"\ndata_dir = \"data/mnist\"\nbatch_size = 8\nsamples_per_label = 50\n\
+         grad_samples = 16\nmeasure_every = 25\nhead_norm = 1.5\ninit_seed = 9",
+    ))
+    .expect("mnist");
+    let Workload::Network(w) = &m.workload else {
+        panic!("not a network")
+    };
+    assert_eq!(
+        (w.batch_size, w.samples_per_label, w.grad_samples, w.measure_every),
+        (8, Some(50), 16, 25)
+    );
+    assert_eq!((w.head_norm, w.init_seed, m.workload.dim()), (1.5, 9, 24_264));
+    let syn = parse(&with(
+        "dataset = \"cifar10\"\ndata_dir = \"data/cifar-10-batches-bin\"",
+        "dataset = \"synthetic\"",
+    ))
+    .expect("synthetic");
+    assert_eq!(syn.execution.backend, Backend::Auto);
+}
+
+#[test]
+fn network_rules_name_their_keys() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("width = 8", "width = 0", "workload.width"),
+        ("width = 8\n", "", "workload.width :: is required"),
+        ("dataset = \"cifar10\"", "dataset = \"imagenet\"", "workload.dataset"),
+        ("dataset = \"cifar10\"\n", "", "workload.dataset :: is required"),
+        (
+            "data_dir = \"data/cifar-10-batches-bin\"\n",
+            "",
+            "workload.data_dir :: is required",
+        ),
+        (
+            "dataset = \"cifar10\"",
+            "dataset = \"synthetic\"",
+            "workload.data_dir :: does not apply",
+        ),
+        ("width = 8", "width = 8\nbatch_size = 0", "workload.batch_size"),
+        ("width = 8", "width = 8\nhead_norm = -1.0", "workload.head_norm"),
+        ("width = 8", "width = 8\ngrad_samples = 0", "workload.grad_samples"),
+        ("width = 8", "width = 8\nmeasure_every = 0", "workload.measure_every"),
+        ("width = 8", "width = 8\nsamples_per_label = 0", "workload.samples_per_label"),
+        ("width = 8", "width = 8\ndim = 3", "workload.dim :: applies to kind = \"isotropic\""),
+        ("width = 8", "width = 8\nsigma2 = 1.0", "workload.sigma2"),
+        (
+            "average_last = 5\n",
+            "average_last = 5\n[execution]\nbackend = \"cuda\"\n",
+            "execution.backend :: \"cuda\" runs isotropic chains only",
+        ),
+    ];
+    for (from, to, key) in cases {
+        let got = problems(&with(from, to));
+        assert!(
+            got.iter().any(|p| p.starts_with(key)),
+            "{from} → {to}: expected {key}, got {got:?}"
+        );
+    }
+}
+
+#[test]
+fn isotropic_specs_reject_network_keys() {
+    let text = include_str!("../../testdata/minimal-spec.toml")
+        .replacen("dim = 3", "dim = 3\nmeasure_every = 10\ngrad_samples = 4", 1);
+    let got = problems(&text);
+    for key in ["workload.measure_every", "workload.grad_samples"] {
+        assert!(
+            got.iter().any(|p| p.starts_with(key)),
+            "{key} missing from {got:?}"
+        );
+    }
+}
+
+#[test]
+fn network_adiabats_default_to_gamma_two() {
+    let text = with(
+        "[grid]\nelr = [1e-3, 1e-2]\nwd = [1e-3, 1e-2]",
+        "[adiabat]\nthrough = [{ elr = 1e-2, wd = 1e-2 }]\nwd = [1e-3, 1e-2, 1e-1]",
+    );
+    let s = parse(&text).expect("network adiabat");
+    let sweep_spec::Design::Adiabats { law, paths, .. } = &s.design else {
+        panic!("not an adiabat design")
+    };
+    assert_eq!(*law, sweep_theory::AdiabatLaw::PowerLaw { gamma: 2.0 });
+    // SDE fixed ELR: V = r*²/2 ∝ η_eff/λ, so P·V² ∝ η_eff²/λ: γ = 2 keeps η_eff²/λ constant,
+    // whatever σ² and d are.
+    assert_eq!(paths[0].len(), 3);
+    for &(elr, wd) in &paths[0] {
+        let expected = 1e-2 * (wd / 1e-2f64).sqrt();
+        assert!((elr / expected - 1.0).abs() < 1e-6, "elr {elr} at wd {wd}");
+    }
+}
