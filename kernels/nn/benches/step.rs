@@ -16,18 +16,18 @@
 //!
 //! The baseline is `benches/jax_step.py`, which imports the model code of the JAX oracle
 //! (`tests/jax_reference.py`), jits the same step and measurement in float32 and prints one JSON
-//! line per case; this bench runs it as a subprocess (`$PYTHON`, default `python3`) after its own
-//! timings, so the two never compete for the cores.
+//! line per case; this bench runs it as a subprocess (`$PYTHON`, default `python3`) right after
+//! its own timings of each case, so the two never compete for the cores and see the same load.
 //!
 //! Reading the table: `JAX/ours` is JAX's time over ours, so above 1 means we are faster; the last
 //! line says whether that holds in every case. Fairness: our step runs on ONE thread
 //! (matrixmultiply is built without its threading feature, deliberately: sweeps parallelise over
 //! points), while XLA uses every core it sees. Anything else running on the machine (a build)
-//! slows JAX's multi-threaded kernels more than ours, so compare on a quiet machine. If python3 or
+//! slows JAX's multi-threaded kernels more than ours, so compare on a quiet machine: each timing
+//! line shows the 1-minute load average when it started. If python3 or
 //! jax is missing the bench prints "JAX baseline SKIPPED: <reason>" and still prints our timings;
 //! it exits with an error only when our own code fails.
 
-use std::collections::HashMap;
 use std::error::Error;
 use std::process::Command;
 use std::time::Instant;
@@ -192,42 +192,61 @@ fn ours(case: &Case, reps: Reps) -> Result<Times, Box<dyn Error>> {
     Ok(Times { step, trsigma })
 }
 
-/// JAX's times per case key, with a description of the JAX install, or why there are none.
-fn jax_baseline(reps: Reps) -> Result<(String, HashMap<String, Times>), String> {
+/// The JAX baseline's times for one case, or why there are none (`Skip` ends the baseline).
+enum Baseline {
+    Times(Times),
+    /// This case failed; others may still run.
+    Failed(String),
+    /// No python3 or no jax: no case can run.
+    Skip(String),
+}
+
+/// Runs `benches/jax_step.py` for `case`; `about` receives the JAX version line.
+fn jax_case(case: &Case, reps: Reps, about: &mut String) -> Baseline {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/jax_step.py");
-    let out = Command::new(&python)
+    let out = match Command::new(&python)
         .arg(script)
+        .args(["--cases", case.key])
         .args(["--reps-step", &reps.step.to_string()])
         .args(["--reps-trsigma", &reps.trsigma.to_string()])
         .output()
-        .map_err(|e| format!("cannot run {python}: {e}"))?;
-    let mut about = String::new();
-    let mut times = HashMap::new();
+    {
+        Ok(out) => out,
+        Err(e) => return Baseline::Skip(format!("cannot run {python}: {e}")),
+    };
+    let mut times = None;
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         if let Some(reason) = v["skipped"].as_str() {
-            return Err(reason.to_string());
+            return Baseline::Skip(reason.to_string());
         }
         if let Some(version) = v["jax"].as_str() {
-            about = format!("jax {version}, {} CPUs visible", v["cpus"]);
+            *about = format!("jax {version}, {} CPUs visible", v["cpus"]);
         }
-        if let (Some(case), Some(step), Some(trsigma)) = (
-            v["case"].as_str(),
-            v["step_ms"].as_f64(),
-            v["trsigma_ms"].as_f64(),
-        ) {
-            times.insert(case.to_string(), Times { step, trsigma });
+        if let (Some(step), Some(trsigma)) = (v["step_ms"].as_f64(), v["trsigma_ms"].as_f64()) {
+            times = Some(Times { step, trsigma });
         }
     }
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr.lines().last().unwrap_or("no output");
-        return Err(format!("{script} failed ({}): {last}", out.status));
+    match times {
+        Some(t) if out.status.success() => Baseline::Times(t),
+        _ => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().last().unwrap_or("no output");
+            Baseline::Failed(format!("{script} failed ({}): {last}", out.status))
+        }
     }
-    Ok((about, times))
+}
+
+/// The 1-minute load average, if the system says (Linux): above about 1 on a quiet machine means
+/// something else is running and the ratios are not to be trusted.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -240,20 +259,44 @@ fn main() -> Result<(), Box<dyn Error>> {
         "fairness: ours runs ONE thread (matrixmultiply without threading); JAX/XLA uses all {} cores",
         std::thread::available_parallelism().map_or(0, usize::from)
     );
+    println!(
+        "each case runs ours, then JAX (a subprocess that compiles first); load = 1-min load average"
+    );
     let mut rows = Vec::new();
+    let mut about = String::new();
+    let mut skipped: Option<String> = None;
     for case in &CASES {
+        let load_before = load();
         let t = ours(case, reps)?;
         println!(
-            "  ours {:<24} step {:>8.1} ms   trΣ {:>9.1} ms",
+            "  ours {:<24} step {:>8.1} ms   trΣ {:>9.1} ms   (load {load_before})",
             case.label, t.step, t.trsigma
         );
-        rows.push(t);
-    }
-    println!("running the JAX baseline (compiles each model first)…");
-    let jax = jax_baseline(reps);
-    match &jax {
-        Ok((about, _)) => println!("JAX baseline: {about}"),
-        Err(reason) => println!("JAX baseline SKIPPED: {reason}"),
+        let theirs = match &skipped {
+            Some(_) => None,
+            None => {
+                let load_before = load();
+                match jax_case(case, reps, &mut about) {
+                    Baseline::Times(j) => {
+                        println!(
+                            "  JAX  {:<24} step {:>8.1} ms   trΣ {:>9.1} ms   (load {load_before}; {about})",
+                            case.label, j.step, j.trsigma
+                        );
+                        Some(j)
+                    }
+                    Baseline::Failed(reason) => {
+                        println!("  JAX  {:<24} FAILED: {reason}", case.label);
+                        None
+                    }
+                    Baseline::Skip(reason) => {
+                        println!("JAX baseline SKIPPED: {reason}");
+                        skipped = Some(reason);
+                        None
+                    }
+                }
+            }
+        };
+        rows.push((t, theirs));
     }
     println!();
     println!(
@@ -262,8 +305,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     let mut slower = Vec::new();
     let mut missing = 0;
-    for (case, t) in CASES.iter().zip(&rows) {
-        let theirs = jax.as_ref().ok().and_then(|(_, m)| m.get(case.key));
+    for (case, (t, theirs)) in CASES.iter().zip(&rows) {
         for (what, ours_ms, jax_ms) in [
             ("step", t.step, theirs.map(|j| j.step)),
             ("trΣ", t.trsigma, theirs.map(|j| j.trsigma)),
@@ -290,6 +332,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     println!();
+    if let Some(reason) = &skipped {
+        println!("JAX baseline SKIPPED: {reason}");
+    }
     if missing > 0 {
         println!(
             "at least as fast as JAX in every case: NOT ESTABLISHED ({missing} without a JAX time)"
