@@ -3,6 +3,9 @@ from SPEC §7.1 in JAX (float64, PyTorch layouts: NCHW inputs, OIHW conv weights
 batch loss and its gradient with respect to the flat scale-invariant vector.
 
 Usage: python3 jax_reference.py INPUT.json  -> prints the loss, then the gradient, one per line.
+Run as a script it switches JAX to float64 (jax_enable_x64) before building any array; imported
+as a module (benches/jax_step.py does) it leaves the precision to the importer, and the model
+functions follow the dtype of the arrays they are given.
 INPUT holds arch ("convnet" | "resnet18"), width, in_channels, classes, eps, si, head_w, head_b,
 x (NCHW, flat), n, labels.
 """
@@ -10,8 +13,6 @@ import json
 import sys
 
 import jax
-
-jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp
 from jax import lax
 
@@ -92,6 +93,7 @@ def features(arch, ws, shp, x, eps):
 
 
 def main():
+    jax.config.update("jax_enable_x64", True)  # before any array exists: the oracle is float64
     cfg = json.load(open(sys.argv[1]))
     arch, n = cfg["arch"], cfg["n"]
     shp = shapes(arch, cfg["width"], cfg["in_channels"])
