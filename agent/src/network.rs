@@ -98,8 +98,11 @@ pub fn network_batch(
 /// The last data set read, by the workload fields that decide its content.
 #[derive(Debug, Default, Clone)]
 pub struct DataCache {
-    last: Arc<Mutex<Option<(DataKey, Arc<Dataset>)>>>,
+    last: Arc<Mutex<Option<Cached>>>,
 }
+
+/// A data set with the key it was read under.
+type Cached = (DataKey, Arc<Dataset>);
 
 #[derive(Debug, Clone, PartialEq)]
 struct DataKey {

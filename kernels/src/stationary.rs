@@ -82,4 +82,3 @@ pub fn estimates_mean_sem(est: &VecDeque<f64>, window: u64, spacing: u64) -> (f6
     let overlap = (window as f64 / spacing.max(1) as f64).clamp(1.0, n);
     (mean, (var * overlap / n).sqrt())
 }
-

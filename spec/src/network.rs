@@ -129,11 +129,11 @@ pub(crate) fn network(
     w: &RawWorkload,
     entropy: Option<Entropy>,
 ) -> Option<NetworkWorkload> {
-    for (key, given) in ISOTROPIC_KEYS.iter().zip([
-        w.dim.is_some(),
-        w.sigma2.is_some(),
-        w.target_seed.is_some(),
-    ]) {
+    for (key, given) in
+        ISOTROPIC_KEYS
+            .iter()
+            .zip([w.dim.is_some(), w.sigma2.is_some(), w.target_seed.is_some()])
+    {
         if given {
             p.add(
                 format!("workload.{key}"),

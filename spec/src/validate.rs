@@ -11,8 +11,8 @@ use sweep_theory::{AdiabatLaw, Axis, Hyper, Protocol, adiabat_partner};
 
 use crate::axis::axis_values;
 use crate::error::{Problems, SpecError};
-use crate::network::{NetworkKind, network};
 use crate::model::{Backend, Design, Entropy, Estimator, Execution, Schedule, SweepSpec, Workload};
+use crate::network::{NetworkKind, network};
 use crate::raw::{RawAdiabat, RawAxis, RawEntropy, RawSpec, RawWorkload};
 
 /// Check ids of DESIGN §6 that `[analysis]` may override.

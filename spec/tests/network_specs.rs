@@ -30,7 +30,11 @@ average_last = 5
 "#;
 
 fn with(from: &str, to: &str) -> String {
-    assert_eq!(BASE.matches(from).count(), 1, "{from} is not in the base spec");
+    assert_eq!(
+        BASE.matches(from).count(),
+        1,
+        "{from} is not in the base spec"
+    );
     BASE.replacen(from, to, 1)
 }
 
@@ -67,8 +71,11 @@ fn a_convnet_spec_reads_with_its_defaults_and_dim() {
         }
     );
     assert_eq!((s.workload.kind(), s.workload.dim()), ("convnet", 24_408));
-    let r = parse(&with("kind = \"convnet\"\nwidth = 8", "kind = \"resnet18\"\nwidth = 4"))
-        .expect("resnet");
+    let r = parse(&with(
+        "kind = \"convnet\"\nwidth = 8",
+        "kind = \"resnet18\"\nwidth = 4",
+    ))
+    .expect("resnet");
     assert_eq!((r.workload.kind(), r.workload.dim()), ("resnet18", 43_692));
     let m = parse(&with(
         "dataset = \"cifar10\"\ndata_dir = \"data/cifar-10-batches-bin\"",
@@ -80,10 +87,18 @@ fn a_convnet_spec_reads_with_its_defaults_and_dim() {
         panic!("not a network")
     };
     assert_eq!(
-        (w.batch_size, w.samples_per_label, w.grad_samples, w.measure_every),
+        (
+            w.batch_size,
+            w.samples_per_label,
+            w.grad_samples,
+            w.measure_every
+        ),
         (8, Some(50), 16, 25)
     );
-    assert_eq!((w.head_norm, w.init_seed, m.workload.dim()), (1.5, 9, 24_264));
+    assert_eq!(
+        (w.head_norm, w.init_seed, m.workload.dim()),
+        (1.5, 9, 24_264)
+    );
     let syn = parse(&with(
         "dataset = \"cifar10\"\ndata_dir = \"data/cifar-10-batches-bin\"",
         "dataset = \"synthetic\"",
@@ -97,8 +112,16 @@ fn network_rules_name_their_keys() {
     let cases: &[(&str, &str, &str)] = &[
         ("width = 8", "width = 0", "workload.width"),
         ("width = 8\n", "", "workload.width :: is required"),
-        ("dataset = \"cifar10\"", "dataset = \"imagenet\"", "workload.dataset"),
-        ("dataset = \"cifar10\"\n", "", "workload.dataset :: is required"),
+        (
+            "dataset = \"cifar10\"",
+            "dataset = \"imagenet\"",
+            "workload.dataset",
+        ),
+        (
+            "dataset = \"cifar10\"\n",
+            "",
+            "workload.dataset :: is required",
+        ),
         (
             "data_dir = \"data/cifar-10-batches-bin\"\n",
             "",
@@ -109,12 +132,36 @@ fn network_rules_name_their_keys() {
             "dataset = \"synthetic\"",
             "workload.data_dir :: does not apply",
         ),
-        ("width = 8", "width = 8\nbatch_size = 0", "workload.batch_size"),
-        ("width = 8", "width = 8\nhead_norm = -1.0", "workload.head_norm"),
-        ("width = 8", "width = 8\ngrad_samples = 0", "workload.grad_samples"),
-        ("width = 8", "width = 8\nmeasure_every = 0", "workload.measure_every"),
-        ("width = 8", "width = 8\nsamples_per_label = 0", "workload.samples_per_label"),
-        ("width = 8", "width = 8\ndim = 3", "workload.dim :: applies to kind = \"isotropic\""),
+        (
+            "width = 8",
+            "width = 8\nbatch_size = 0",
+            "workload.batch_size",
+        ),
+        (
+            "width = 8",
+            "width = 8\nhead_norm = -1.0",
+            "workload.head_norm",
+        ),
+        (
+            "width = 8",
+            "width = 8\ngrad_samples = 0",
+            "workload.grad_samples",
+        ),
+        (
+            "width = 8",
+            "width = 8\nmeasure_every = 0",
+            "workload.measure_every",
+        ),
+        (
+            "width = 8",
+            "width = 8\nsamples_per_label = 0",
+            "workload.samples_per_label",
+        ),
+        (
+            "width = 8",
+            "width = 8\ndim = 3",
+            "workload.dim :: applies to kind = \"isotropic\"",
+        ),
         ("width = 8", "width = 8\nsigma2 = 1.0", "workload.sigma2"),
         (
             "average_last = 5\n",
@@ -133,8 +180,11 @@ fn network_rules_name_their_keys() {
 
 #[test]
 fn isotropic_specs_reject_network_keys() {
-    let text = include_str!("../../testdata/minimal-spec.toml")
-        .replacen("dim = 3", "dim = 3\nmeasure_every = 10\ngrad_samples = 4", 1);
+    let text = include_str!("../../testdata/minimal-spec.toml").replacen(
+        "dim = 3",
+        "dim = 3\nmeasure_every = 10\ngrad_samples = 4",
+        1,
+    );
     let got = problems(&text);
     for key in ["workload.measure_every", "workload.grad_samples"] {
         assert!(

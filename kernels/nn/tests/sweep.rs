@@ -98,15 +98,28 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
 
         // The second implementation: the same point, step by step.
         let p = b.points[0];
-        let si_norm = if protocol == Protocol::FixedSphere { hyper.1 } else { 1.0 };
+        let si_norm = if protocol == Protocol::FixedSphere {
+            hyper.1
+        } else {
+            1.0
+        };
         let (net, si) =
             Network::<f32>::initial(b.arch, 1, 10, 1, HEAD_SEED, si_norm, 10.0).expect("net");
         let sampler = BatchSampler::new(p.seed, data.len(), 4);
         let mut tr = Trainer::new(&net, &data, sampler, si);
         let update = match protocol {
-            Protocol::FixedLr => Update::FixedLr { lr: hyper.0, wd: hyper.1 },
-            Protocol::FixedElr => Update::FixedElr { elr: hyper.0, wd: hyper.1 },
-            Protocol::FixedSphere => Update::FixedSphere { elr: hyper.0, radius: hyper.1 },
+            Protocol::FixedLr => Update::FixedLr {
+                lr: hyper.0,
+                wd: hyper.1,
+            },
+            Protocol::FixedElr => Update::FixedElr {
+                elr: hyper.0,
+                wd: hyper.1,
+            },
+            Protocol::FixedSphere => Update::FixedSphere {
+                elr: hyper.0,
+                radius: hyper.1,
+            },
         };
         let (mut r_sum, mut pre_sq) = (0.0, 0.0);
         let mut measured = 0u64;
@@ -176,8 +189,14 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
             .collect();
         assert_eq!(estimated, [60, 90, 120], "{protocol:?}");
         assert_eq!(got.entropy_estimates, 2);
-        let mean_last =
-            (rows[rows.len() - 1].entropy_unit.unwrap_or(f64::NAN) + rows.iter().rev().find(|r| r.iteration == 90).and_then(|r| r.entropy_unit).unwrap_or(f64::NAN)) / 2.0;
+        let mean_last = (rows[rows.len() - 1].entropy_unit.unwrap_or(f64::NAN)
+            + rows
+                .iter()
+                .rev()
+                .find(|r| r.iteration == 90)
+                .and_then(|r| r.entropy_unit)
+                .unwrap_or(f64::NAN))
+            / 2.0;
         assert!(rel(got.entropy_unit, mean_last) < 1e-12);
     }
 }
@@ -186,8 +205,12 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
 fn results_do_not_depend_on_the_thread_count() {
     let data = data();
     let b = batch(Protocol::FixedLr, &[(0.5, 0.05), (0.2, 0.1), (1.0, 0.01)]);
-    let one = pool(1).install(|| run_network(&b, &data, &NoObserver)).expect("1 thread");
-    let two = pool(2).install(|| run_network(&b, &data, &NoObserver)).expect("2 threads");
+    let one = pool(1)
+        .install(|| run_network(&b, &data, &NoObserver))
+        .expect("1 thread");
+    let two = pool(2)
+        .install(|| run_network(&b, &data, &NoObserver))
+        .expect("2 threads");
     assert_eq!(without_wall(one), without_wall(two));
 }
 

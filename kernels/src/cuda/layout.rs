@@ -9,8 +9,8 @@
 use sweep_theory::Protocol;
 
 use crate::isotropic::group::LaneSums;
-use crate::stationary::Window;
 use crate::isotropic::{ChainPoint, LANES};
+use crate::stationary::Window;
 
 /// Stationary sums per chain, in [`LaneSums`] field order.
 pub const N_SUMS: usize = 7;

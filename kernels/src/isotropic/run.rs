@@ -16,11 +16,11 @@ use super::config::{ChainPoint, EntropySchedule, IsotropicBatch};
 use super::group::{ChainGroup, LANES, LaneHyper, LaneSums, PhiloxNoise};
 use super::queue::EntropyQueue;
 use super::stationary::summarise;
-use crate::stationary::Window;
 use crate::entropy;
 use crate::error::KernelError;
 use crate::observer::{BatchObserver, Progress, SeriesRow};
 use crate::rng::{Stream, unit_vector};
+use crate::stationary::Window;
 use crate::summary::{PointStatus, PointSummary};
 
 /// Runs every chain of `batch` and returns one summary per point, in the order given.

@@ -84,8 +84,7 @@ impl Dataset {
                 keep.push(i);
             }
         }
-        if let Some((class, &available)) = taken.iter().enumerate().find(|(_, t)| **t < per_label)
-        {
+        if let Some((class, &available)) = taken.iter().enumerate().find(|(_, t)| **t < per_label) {
             return Err(DataError::TooFewPerLabel {
                 path: dir.to_path_buf(),
                 class,

@@ -117,8 +117,7 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
         let logged = done % b.schedule.log_every == 0;
         let estimate = queue.is_full() && done % b.entropy.log_every == 0;
         let in_window = window.batch_of(done).is_some();
-        let measure = done % b.entropy.log_every == 0
-            || (in_window && done % b.measure_every == 0);
+        let measure = done % b.entropy.log_every == 0 || (in_window && done % b.measure_every == 0);
         if !(logged || estimate || measure) {
             continue;
         }
