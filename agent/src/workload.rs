@@ -96,6 +96,8 @@ pub fn point_result(s: &PointSummary, backend: &str) -> v1::PointResult {
         entropy_unit_sem: measured(s.entropy_unit_sem),
         wd_eff_sem: measured(s.wd_eff_sem),
         wd_eff_linear: measured(s.wd_eff_linear),
+        trace_sigma_sem: measured(s.trace_sigma_sem),
+        full_grad_sq_sem: measured(s.full_grad_sq_sem),
     }
 }
 

@@ -51,6 +51,12 @@ pub struct Errors {
     pub radius: f64,
     /// se(λ_eff).
     pub wd_eff: f64,
+    #[serde(default)]
+    /// se(σ²) where σ² is measured (networks: `trace_sigma_sem`/(d−1)); 0 where it is configured.
+    pub sigma2: f64,
+    #[serde(default)]
+    /// se(‖∇L(w̄)‖²) where measured (networks), else 0.
+    pub full_grad_sq: f64,
 }
 
 /// One point of the sweep: a hyperparameter setting, its replicas averaged, and its derived
@@ -276,6 +282,8 @@ fn measure(
         se("radius_sem", row.radius_sem)?,
         se("wd_eff_sem", row.wd_eff_sem)?,
     );
+    let se_sigma2 = se("trace_sigma_sem", row.trace_sigma_sem)? / m;
+    let se_grad_sq = se("full_grad_sq_sem", row.full_grad_sq_sem)?;
     let se_s = (se_su * se_su + (m * se_r / radius).powi(2)).sqrt();
     Ok((
         Measured {
@@ -296,6 +304,8 @@ fn measure(
             entropy: se_s,
             radius: se_r,
             wd_eff: se_w,
+            sigma2: se_sigma2,
+            full_grad_sq: se_grad_sq,
         },
     ))
 }
@@ -330,6 +340,10 @@ pub(crate) fn aggregate(reps: &[(Measured, Errors)]) -> (Measured, Errors) {
         )
         .1
     });
+    let scatter = |f: &dyn Fn(&Measured) -> Option<f64>| -> f64 {
+        let v: Option<Vec<f64>> = reps.iter().map(|(m, _)| f(m)).collect();
+        v.map_or(0.0, |v| mean_sem(&v).1)
+    };
     let measured = Measured {
         energy,
         entropy_unit,
@@ -349,6 +363,8 @@ pub(crate) fn aggregate(reps: &[(Measured, Errors)]) -> (Measured, Errors) {
             entropy: se_s,
             radius: se_r,
             wd_eff: se_w,
+            sigma2: scatter(&|m| m.sigma2),
+            full_grad_sq: scatter(&|m| m.full_grad_sq),
         }
     } else {
         reps.first().map(|(_, e)| *e).unwrap_or_default()

@@ -365,3 +365,49 @@ fn every_check_gets_an_interval_and_marginal_failures_are_flagged() {
     let c = v2.check("ideal_gas").unwrap();
     assert!(!c.pass && c.fails_inside_interval, "{c:?}");
 }
+
+/// Networks measure σ² (tr Σ/(d−1)), so the predictions inherit its error: a σ² measured 20 %
+/// high breaks V1 and the ideal gas law when the row claims no error for it, and stops breaking
+/// them once `trace_sigma_sem` says that 20 % is one standard error (the tolerance then holds
+/// 3·k·se(σ²)/σ² with k the power of σ² in the prediction).
+#[test]
+fn a_measured_sigma2_carries_its_error_into_the_tolerances() {
+    let d = 1001;
+    for protocol in [Protocol::FixedLr, Protocol::FixedElr, Protocol::FixedSphere] {
+        let (a, b) = paper_axes(protocol);
+        let a: Vec<f64> = a.iter().map(|x| x * 0.1).collect();
+        let mut rows = network_grid(protocol, d, &a, &b);
+        let t_power = if protocol == Protocol::FixedLr {
+            0.5
+        } else {
+            1.0
+        };
+        for r in &mut rows {
+            r.sigma2 = r.sigma2.map(|s| s * 1.2);
+            r.trace_sigma = r.trace_sigma.map(|s| s * 1.2);
+            r.temperature = r.temperature.map(|t| t * 1.2f64.powf(t_power));
+        }
+        let claimed_exact = run(&rows);
+        for id in ["ideal_gas", "V1.radius_discrete"] {
+            assert!(
+                failing(&claimed_exact).iter().any(|f| f == id),
+                "{protocol}: {id} should fail\n{}",
+                summary(&claimed_exact)
+            );
+        }
+        for r in &mut rows {
+            r.trace_sigma_sem = r.trace_sigma.map(|t| t * 0.2 / 1.2);
+            r.full_grad_sq_sem = Some(0.0);
+        }
+        let with_error = run(&rows);
+        for id in ["ideal_gas", "V1.radius", "V1.radius_discrete"] {
+            let c = with_error.check(id).expect("check");
+            assert!(c.pass, "{protocol}: {id}\n{}", summary(&with_error));
+            let before = claimed_exact.check(id).expect("check").tolerance;
+            assert!(
+                c.tolerance > before,
+                "{protocol}: {id} tolerance did not grow"
+            );
+        }
+    }
+}

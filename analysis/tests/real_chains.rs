@@ -64,6 +64,8 @@ fn row(protocol: Protocol, dim: usize, p: &ChainPoint, s: &PointSummary) -> Resu
         entropy_unit_sem: finite(s.entropy_unit_sem),
         wd_eff_sem: finite(s.wd_eff_sem),
         wd_eff_linear: finite(s.wd_eff_linear),
+        trace_sigma_sem: None,
+        full_grad_sq_sem: None,
         adiabat: None,
     }
 }

@@ -280,6 +280,8 @@ fn result_row(
         entropy_unit_sem: w.entropy_unit_sem,
         wd_eff_sem: w.wd_eff_sem,
         wd_eff_linear: w.wd_eff_linear,
+        trace_sigma_sem: w.trace_sigma_sem,
+        full_grad_sq_sem: w.full_grad_sq_sem,
         adiabat: point.path,
     }
 }

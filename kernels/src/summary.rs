@@ -84,6 +84,10 @@ pub struct PointSummary {
     pub wd_eff_sem: f64,
     /// Fixed sphere: the paper's linearised estimator (E‖w̃‖ − r)/(η r) (SPEC §3.6).
     pub wd_eff_linear: f64,
+    /// Standard error of `trace_sigma` (NaN for the isotropic model, whose σ² is configured).
+    pub trace_sigma_sem: f64,
+    /// Standard error of `full_grad_sq` (NaN for the isotropic model).
+    pub full_grad_sq_sem: f64,
     /// How the point ended.
     pub status: PointStatus,
     /// Wall-clock seconds of the group the point ran in.

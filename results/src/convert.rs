@@ -95,6 +95,8 @@ impl ParquetRow for ResultRow {
             f64s(rows, |r| r.entropy_unit_sem),
             f64s(rows, |r| r.wd_eff_sem),
             f64s(rows, |r| r.wd_eff_linear),
+            f64s(rows, |r| r.trace_sigma_sem),
+            f64s(rows, |r| r.full_grad_sq_sem),
             opt_u32s(rows, |r| r.adiabat),
         ];
         RecordBatch::try_new(Self::schema(), columns)
@@ -139,6 +141,8 @@ impl ParquetRow for ResultRow {
         let entropy_unit_sem = c.ext_floats("entropy_unit_sem")?;
         let wd_eff_sem = c.ext_floats("wd_eff_sem")?;
         let wd_eff_linear = c.ext_floats("wd_eff_linear")?;
+        let trace_sigma_sem = c.ext_floats("trace_sigma_sem")?;
+        let full_grad_sq_sem = c.ext_floats("full_grad_sq_sem")?;
         let adiabat = c.ext_u32s("adiabat")?;
 
         let take = std::mem::take::<String>;
@@ -178,6 +182,8 @@ impl ParquetRow for ResultRow {
                 entropy_unit_sem: entropy_unit_sem[i],
                 wd_eff_sem: wd_eff_sem[i],
                 wd_eff_linear: wd_eff_linear[i],
+                trace_sigma_sem: trace_sigma_sem[i],
+                full_grad_sq_sem: full_grad_sq_sem[i],
                 adiabat: adiabat[i],
             })
             .collect())

@@ -124,6 +124,10 @@ pub struct ResultRow {
     pub wd_eff_sem: Option<f64>,
     /// Extension: the paper's linearised effective weight decay (SPEC §3.6).
     pub wd_eff_linear: Option<f64>,
+    /// Extension: standard error of `trace_sigma` (networks, where σ² is measured).
+    pub trace_sigma_sem: Option<f64>,
+    /// Extension: standard error of `full_grad_sq` (networks).
+    pub full_grad_sq_sem: Option<f64>,
     /// Extension: the adiabat the point lies on (adiabat sweeps); null for grids.
     pub adiabat: Option<u32>,
 }

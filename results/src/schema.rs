@@ -100,6 +100,8 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ext("entropy_unit_sem"),
     ext("wd_eff_sem"),
     ext("wd_eff_linear"),
+    ext("trace_sigma_sem"),
+    ext("full_grad_sq_sem"),
     Column {
         name: "adiabat",
         ty: U32,

@@ -132,6 +132,8 @@ fn result_row(i: usize) -> ResultRow {
         entropy_unit_sem: f(7),
         wd_eff_sem: f(0),
         wd_eff_linear: f(1),
+        trace_sigma_sem: f(1),
+        full_grad_sq_sem: f(1),
         adiabat: None,
     }
 }

@@ -53,6 +53,8 @@ fn row(i: u32) -> ResultRow {
         entropy_unit_sem: Some(0.03),
         wd_eff_sem: None,
         wd_eff_linear: None,
+        trace_sigma_sem: None,
+        full_grad_sq_sem: None,
         adiabat: Some(3),
     }
 }
@@ -151,6 +153,8 @@ fn extra_columns_and_missing_extension_columns_are_accepted() {
         "entropy_unit_sem",
         "wd_eff_sem",
         "wd_eff_linear",
+        "trace_sigma_sem",
+        "full_grad_sq_sem",
         "adiabat",
     ];
     let edits: Vec<(&str, Option<ArrayRef>)> = extensions.iter().map(|c| (*c, None)).collect();

@@ -48,6 +48,8 @@ const RESULT_COLUMNS: &[(&str, DataType)] = &[
     ("entropy_unit_sem", DataType::Float64),
     ("wd_eff_sem", DataType::Float64),
     ("wd_eff_linear", DataType::Float64),
+    ("trace_sigma_sem", DataType::Float64),
+    ("full_grad_sq_sem", DataType::Float64),
     ("adiabat", DataType::UInt32),
 ];
 
@@ -130,6 +132,8 @@ fn result_row(i: usize) -> ResultRow {
         entropy_unit_sem: f(5),
         wd_eff_sem: f(6),
         wd_eff_linear: f(7),
+        trace_sigma_sem: f(7),
+        full_grad_sq_sem: f(7),
         adiabat: (!i.is_multiple_of(4)).then_some(i as u32 % 7),
     }
 }
@@ -173,6 +177,8 @@ fn result_floats(r: &ResultRow) -> Vec<Option<u64>> {
         r.entropy_unit_sem,
         r.wd_eff_sem,
         r.wd_eff_linear,
+        r.trace_sigma_sem,
+        r.full_grad_sq_sem,
     ]
     .map(|v| v.map(f64::to_bits))
     .to_vec()
@@ -260,6 +266,8 @@ fn schemas_are_the_design_columns_in_order() {
         "loss_mean",
         "wd_eff",
         "wd_eff_linear",
+        "trace_sigma_sem",
+        "full_grad_sq_sem",
     ] {
         assert!(nullable(name), "{name} must be nullable");
     }

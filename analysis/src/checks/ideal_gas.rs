@@ -3,7 +3,8 @@
 //!
 //! Default tolerance, per point, maximised over points:
 //! * 3 standard errors of PV/(RT): 2·se(r̄)/r̄ (V ∝ r̄², fixed ELR / LR) or se(λ_eff)/λ_eff
-//!   (fixed sphere, P = λ_eff);
+//!   (fixed sphere, P = λ_eff), combined with that of T where σ² is measured (networks: T ∝ σ²
+//!   or √σ², se(σ²) from `trace_sigma_sem`);
 //! * plus the discrete-time gap: the law is an SDE statement, and a finite step moves the
 //!   stationary state by a known amount (SPEC §9, §16.5: up to 2.7 % / 4.4 % of V on the paper's
 //!   grids), computed here as the exact discrete prediction over the SDE one at that point.
@@ -48,6 +49,17 @@ fn noise(ctx: &Ctx, p: &Point) -> f64 {
         }
         _ => 2.0 * p.errors.radius / p.measured.radius,
     }
+    .hypot(temperature_rel_se(ctx, p))
+}
+
+/// Relative standard error of T through a measured σ² (networks): T ∝ σ² (fixed ELR, sphere) or
+/// √σ² (fixed LR); 0 when σ² is configured.
+fn temperature_rel_se(ctx: &Ctx, p: &Point) -> f64 {
+    let power = match ctx.protocol {
+        Protocol::FixedLr => 0.5,
+        Protocol::FixedElr | Protocol::FixedSphere => 1.0,
+    };
+    power * super::radius::noise_rel_se(p, false)
 }
 
 /// Value and default tolerance.

@@ -70,6 +70,8 @@ fn blank(
         entropy_unit_sem: None,
         wd_eff_sem: None,
         wd_eff_linear: None,
+        trace_sigma_sem: None,
+        full_grad_sq_sem: None,
         adiabat: None,
     }
 }

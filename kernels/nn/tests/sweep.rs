@@ -159,6 +159,12 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
         assert!(rel(got.radius_mean, r_bar) < 1e-12, "{protocol:?} r̄");
         let trace = traces.iter().sum::<f64>() / traces.len() as f64;
         assert!(rel(got.trace_sigma, trace) < 1e-12, "{protocol:?} tr Σ");
+        let n = traces.len() as f64;
+        let var = traces.iter().map(|x| (x - trace).powi(2)).sum::<f64>() / (n - 1.0);
+        assert!(
+            rel(got.trace_sigma_sem, (var / n).sqrt()) < 1e-9,
+            "{protocol:?} se(tr Σ)"
+        );
         assert!(rel(got.sigma2, trace / (net.dim() - 1) as f64) < 1e-12);
         let d = net.dim() as f64;
         assert!(rel(got.entropy, got.entropy_unit + (d - 1.0) * r_bar.ln()) < 1e-9);

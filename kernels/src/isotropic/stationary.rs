@@ -92,6 +92,8 @@ pub fn summarise(
         wd_eff: keep(wd_eff),
         wd_eff_sem: keep(wd_eff_sem),
         wd_eff_linear: keep(wd_eff_linear),
+        trace_sigma_sem: f64::NAN,
+        full_grad_sq_sem: f64::NAN,
         status,
         wall_seconds,
     }

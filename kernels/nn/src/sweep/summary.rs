@@ -79,8 +79,9 @@ pub(super) fn summarise(
         b.entropy.queue as u64 * b.entropy.every,
         b.entropy.log_every,
     );
-    let (trace_sigma, _) = plain_mean_sem(measurements.iter().map(|m| m.trace_sigma));
-    let (full_grad_sq, _) = plain_mean_sem(measurements.iter().map(|m| m.full_grad_sq));
+    let (trace_sigma, trace_sigma_sem) = plain_mean_sem(measurements.iter().map(|m| m.trace_sigma));
+    let (full_grad_sq, full_grad_sq_sem) =
+        plain_mean_sem(measurements.iter().map(|m| m.full_grad_sq));
     let sigma2 = trace_sigma / (d - 1.0);
     let temperature = Hyper::new(b.protocol, p.first, p.second)
         .and_then(|h| sde_temperature(&h, dim, sigma2))
@@ -134,6 +135,8 @@ pub(super) fn summarise(
         wd_eff: keep(wd_eff),
         wd_eff_sem: keep(wd_eff_sem),
         wd_eff_linear: keep(wd_eff_linear),
+        trace_sigma_sem: keep(trace_sigma_sem),
+        full_grad_sq_sem: keep(full_grad_sq_sem),
         status,
         wall_seconds,
     }
