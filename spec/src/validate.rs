@@ -30,6 +30,10 @@ pub const CHECK_IDS: [&str; 8] = [
 /// Most points (hyperparameter settings × replicas) one sweep may have.
 pub const MAX_POINTS: u64 = 10_000_000;
 
+/// Most memory one point's entropy queue may take: `queue × dim` unit-vector entries in f64, and
+/// the estimator's angle array of the same size while it runs (16 bytes per entry).
+pub const MAX_QUEUE_BYTES: u64 = 16 << 30;
+
 /// Parses and validates a spec from TOML text.
 pub fn parse(text: &str) -> Result<SweepSpec, SpecError> {
     let raw: RawSpec =
@@ -116,6 +120,24 @@ pub fn validate(raw: RawSpec) -> Result<SweepSpec, SpecError> {
                 format!(
                     "{settings} settings × {} replicas exceed {MAX_POINTS} points",
                     e.replicas
+                ),
+            );
+        }
+    }
+    if let (Some(w), Some(e)) = (&workload, &entropy) {
+        let bytes = (e.queue as u64)
+            .saturating_mul(w.dim() as u64)
+            .saturating_mul(16);
+        if bytes > MAX_QUEUE_BYTES {
+            p.add(
+                "entropy.queue",
+                format!(
+                    "{} samples of dim {} need {:.1} GiB per point (the queue and the estimator's \
+                     angles, 16 bytes per entry), more than the {} GiB allowed: use a shorter queue",
+                    e.queue,
+                    w.dim(),
+                    bytes as f64 / f64::from(1u32 << 30),
+                    MAX_QUEUE_BYTES >> 30
                 ),
             );
         }

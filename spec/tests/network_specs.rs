@@ -163,6 +163,12 @@ fn network_rules_name_their_keys() {
             "workload.dim :: applies to kind = \"isotropic\"",
         ),
         ("width = 8", "width = 8\nsigma2 = 1.0", "workload.sigma2"),
+        // ResNet-18 k = 64 (d ≈ 11.2 M): even the base spec's 100 samples need 16.6 GiB per point.
+        (
+            "kind = \"convnet\"\nwidth = 8",
+            "kind = \"resnet18\"\nwidth = 64",
+            "entropy.queue :: 100 samples of dim 11159232 need 16.6 GiB per point",
+        ),
         (
             "average_last = 5\n",
             "average_last = 5\n[execution]\nbackend = \"cuda\"\n",
