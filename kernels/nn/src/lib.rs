@@ -27,6 +27,6 @@ pub mod sweep;
 pub mod tensor;
 pub mod train;
 
-pub use models::{Architecture, Head, Network};
+pub use models::{Architecture, Evaluation, Head, Network};
 pub use real::Real;
 pub use tensor::Act;

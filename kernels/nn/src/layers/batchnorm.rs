@@ -1,6 +1,10 @@
 //! BatchNorm without affine parameters, in training mode: every channel is normalised by the
 //! mean and (biased) variance of the current batch, `y = (x − μ)/√(σ² + ε)`. This is what makes
 //! the networks scale-invariant (exactly for ε = 0, up to O(ε/σ²) for PyTorch's ε = 1e-5).
+//!
+//! Evaluation mode (PyTorch's `model.eval()`, SPEC §7.3's test loss and accuracy) normalises by
+//! given statistics instead, the running averages a [`crate::train::Trainer`] keeps; a pass
+//! chooses per [`BnMode`].
 
 use crate::real::Real;
 use crate::tensor::Act;
@@ -17,28 +21,93 @@ pub struct BnCache<T> {
     pub inv_std: Vec<T>,
 }
 
+/// Per-channel statistics of one BatchNorm layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BnStats {
+    /// Mean per channel.
+    pub mean: Vec<f64>,
+    /// Variance per channel (biased for a batch's statistics; running averages hold PyTorch's
+    /// unbiased batch variances).
+    pub var: Vec<f64>,
+    /// Values per channel they were computed from (N·H·W; 0 for running averages).
+    pub count: usize,
+}
+
 /// Normalises each channel of `x` by its batch statistics.
 pub fn bn_forward<T: Real>(x: &Act<T>, eps: T) -> BnCache<T> {
+    bn_forward_stats(x, eps).0
+}
+
+/// [`bn_forward`], also returning the batch statistics it used.
+pub fn bn_forward_stats<T: Real>(x: &Act<T>, eps: T) -> (BnCache<T>, BnStats) {
     let m = x.plane();
     let inv_m = 1.0 / m as f64;
-    let mut y = x.zeros_like();
-    let mut inv_std = Vec::with_capacity(x.c);
-    for (xs, ys) in x.data.chunks_exact(m).zip(y.data.chunks_exact_mut(m)) {
+    let mut stats = BnStats {
+        mean: Vec::with_capacity(x.c),
+        var: Vec::with_capacity(x.c),
+        count: m,
+    };
+    for xs in x.data.chunks_exact(m) {
         // Statistics accumulate in f64: an f32 sum over N·H·W = 131 072 values loses digits.
-        let mean64 = xs.iter().map(|v| v.to_f64()).sum::<f64>() * inv_m;
-        let var = xs
-            .iter()
-            .map(|v| (v.to_f64() - mean64).powi(2))
-            .sum::<f64>()
-            * inv_m;
+        let mean = xs.iter().map(|v| v.to_f64()).sum::<f64>() * inv_m;
+        let var = xs.iter().map(|v| (v.to_f64() - mean).powi(2)).sum::<f64>() * inv_m;
+        stats.mean.push(mean);
+        stats.var.push(var);
+    }
+    (bn_apply(x, eps, &stats), stats)
+}
+
+/// Normalises each channel of `x` by the given statistics (evaluation mode). Channels beyond
+/// those `stats` hold pass through unnormalised; [`crate::Network::evaluate`] checks the counts.
+pub fn bn_apply<T: Real>(x: &Act<T>, eps: T, stats: &BnStats) -> BnCache<T> {
+    let m = x.plane();
+    let mut y = x.clone();
+    let mut inv_std = Vec::with_capacity(x.c);
+    for ((ys, &mean64), &var) in y.data.chunks_exact_mut(m).zip(&stats.mean).zip(&stats.var) {
         let mean = T::from_f64(mean64);
         let inv = T::from_f64(1.0 / (var + eps.to_f64()).sqrt());
-        for (o, &v) in ys.iter_mut().zip(xs) {
-            *o = (v - mean) * inv;
-        }
+        ys.iter_mut().for_each(|o| *o = (*o - mean) * inv);
         inv_std.push(inv);
     }
     BnCache { y, inv_std }
+}
+
+/// How the BatchNorm layers of one forward pass normalise.
+#[derive(Debug)]
+pub enum BnMode<'a> {
+    /// Training mode: each layer uses its batch's statistics.
+    Batch,
+    /// Training mode, and each layer's batch statistics are appended here, in layer order.
+    Record(&'a mut Vec<BnStats>),
+    /// Evaluation mode: the `i`-th layer of the pass uses `stats[i]` (the index counts layers).
+    Fixed {
+        /// One entry per BatchNorm layer, in forward order.
+        stats: &'a [BnStats],
+        /// The next layer's index.
+        next: usize,
+    },
+}
+
+impl BnMode<'_> {
+    /// The next BatchNorm layer of the pass, applied to `x`.
+    pub fn forward<T: Real>(&mut self, x: &Act<T>, eps: T) -> BnCache<T> {
+        match self {
+            BnMode::Batch => bn_forward(x, eps),
+            BnMode::Record(out) => {
+                let (cache, stats) = bn_forward_stats(x, eps);
+                out.push(stats);
+                cache
+            }
+            BnMode::Fixed { stats, next } => {
+                let i = *next;
+                *next += 1;
+                match stats.get(i) {
+                    Some(s) => bn_apply(x, eps, s),
+                    None => bn_forward(x, eps),
+                }
+            }
+        }
+    }
 }
 
 /// `dL/dx = s (dy − mean(dy) − y · mean(dy · y))` per channel, `s = 1/√(σ² + ε)` (exact for any ε).

@@ -7,7 +7,9 @@ pub mod head;
 pub mod pool;
 pub mod relu;
 
-pub use batchnorm::{BnCache, bn_backward, bn_forward};
+pub use batchnorm::{
+    BnCache, BnMode, BnStats, bn_apply, bn_backward, bn_forward, bn_forward_stats,
+};
 pub use conv::{Conv, conv_backward, conv_forward};
 pub use head::{HeadOut, cross_entropy, linear_backward, linear_forward};
 pub use pool::{avgpool_backward, avgpool_forward, maxpool_backward, maxpool_forward};

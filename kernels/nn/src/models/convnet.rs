@@ -5,7 +5,7 @@
 //!
 //! `dim = 9·C_in·c + 378c²`: 24 408 for c = 8 with 3 channels, 24 264 with 1 channel.
 
-use super::Network;
+use super::{Network, Pass, correct};
 use crate::layers::*;
 use crate::real::Real;
 use crate::tensor::Act;
@@ -35,12 +35,13 @@ pub(crate) fn run<T: Real>(
     x: &Act<T>,
     labels: &[u8],
     grad: Option<&mut [T]>,
-) -> T {
+    bn: &mut BnMode<'_>,
+) -> Pass<T> {
     let mut stages = Vec::with_capacity(4);
     let mut h = x.clone();
     for (i, cv) in net.convs().iter().enumerate() {
         let a = conv_forward(cv, &h, net.weight(si, i));
-        let bn = bn_forward(&a, net.eps());
+        let bn = bn.forward(&a, net.eps());
         let relu = relu_forward(&bn.y);
         let (out, pool) = if i == 0 {
             (relu.clone(), None)
@@ -61,8 +62,12 @@ pub(crate) fn run<T: Real>(
     let head = net.head();
     let out = linear_forward(&head.weight, &head.bias, &feat.data, f, feat.n);
     let (loss, dlogits) = cross_entropy(&out, labels);
+    let pass = Pass {
+        loss,
+        correct: correct(&out, labels),
+    };
     let Some(grad) = grad else {
-        return loss;
+        return pass;
     };
     let dfeat = feat.with_data(linear_backward(&head.weight, f, &dlogits));
     let mut dh = maxpool_backward(&h, &arg4, &dfeat);
@@ -81,5 +86,5 @@ pub(crate) fn run<T: Real>(
             &mut grad[net.range(i)],
         );
     }
-    loss
+    pass
 }

@@ -7,8 +7,8 @@ pub mod resnet18;
 
 use thiserror::Error;
 
-use crate::layers::Conv;
 use crate::layers::batchnorm::BN_EPS;
+use crate::layers::{BnMode, BnStats, Conv, HeadOut};
 use crate::real::Real;
 use crate::tensor::Act;
 
@@ -124,6 +124,47 @@ pub enum NetError {
     /// An empty batch.
     #[error("empty batch")]
     EmptyBatch,
+    /// Evaluation-mode statistics that do not fit the network.
+    #[error("{found} BatchNorm statistics given, the network has {expected} BatchNorm layers")]
+    BnStats {
+        /// BatchNorm layers.
+        expected: usize,
+        /// Statistics given.
+        found: usize,
+    },
+}
+
+/// What one forward pass gives: the mean cross-entropy and how many predictions were right.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Pass<T> {
+    pub(crate) loss: T,
+    pub(crate) correct: usize,
+}
+
+/// Samples whose largest logit is their label's (ties go to the lowest class). Logits are
+/// class-major, `[classes, n]`.
+pub(crate) fn correct<T: Real>(out: &HeadOut<T>, labels: &[u8]) -> usize {
+    let n = out.n;
+    labels
+        .iter()
+        .enumerate()
+        .filter(|&(j, &label)| {
+            let logit = |k: usize| out.logits[k * n + j];
+            let best = (1..out.classes).fold(0, |b, k| if logit(k) > logit(b) { k } else { b });
+            best == usize::from(label)
+        })
+        .count()
+}
+
+/// Loss and accuracy of a batch in evaluation mode.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Samples classified correctly.
+    pub correct: usize,
+    /// Samples.
+    pub n: usize,
 }
 
 /// A model ready to evaluate: its architecture, input channels, frozen head and BatchNorm ε.
@@ -281,12 +322,57 @@ impl<T: Real> Network<T> {
         Ok(())
     }
 
+    /// Number of BatchNorm layers, in forward order: ConvNet 4; ResNet-18 20 (two per block, one
+    /// on each of the three downsampling shortcuts, the final one).
+    pub fn bn_layers(&self) -> usize {
+        match self.arch {
+            Architecture::ConvNet { .. } => 4,
+            Architecture::ResNet18 { .. } => 20,
+        }
+    }
+
+    fn pass(
+        &self,
+        si: &[T],
+        x: &Act<T>,
+        labels: &[u8],
+        grad: Option<&mut [T]>,
+        bn: &mut BnMode<'_>,
+    ) -> Pass<T> {
+        match self.arch {
+            Architecture::ConvNet { .. } => convnet::run(self, si, x, labels, grad, bn),
+            Architecture::ResNet18 { .. } => resnet18::run(self, si, x, labels, grad, bn),
+        }
+    }
+
     /// Mean cross-entropy of the batch (BatchNorm in training mode: batch statistics).
     pub fn loss(&self, si: &[T], x: &Act<T>, labels: &[u8]) -> Result<T, NetError> {
         self.check(si, x, labels)?;
-        Ok(match self.arch {
-            Architecture::ConvNet { .. } => convnet::run(self, si, x, labels, None),
-            Architecture::ResNet18 { .. } => resnet18::run(self, si, x, labels, None),
+        Ok(self.pass(si, x, labels, None, &mut BnMode::Batch).loss)
+    }
+
+    /// Loss and accuracy in evaluation mode: every BatchNorm layer normalises by `stats` (one
+    /// entry per layer in forward order, e.g. a trainer's running averages), so each sample's
+    /// output is independent of the rest of the batch.
+    pub fn evaluate(
+        &self,
+        si: &[T],
+        x: &Act<T>,
+        labels: &[u8],
+        stats: &[BnStats],
+    ) -> Result<Evaluation, NetError> {
+        self.check(si, x, labels)?;
+        if stats.len() != self.bn_layers() {
+            return Err(NetError::BnStats {
+                expected: self.bn_layers(),
+                found: stats.len(),
+            });
+        }
+        let pass = self.pass(si, x, labels, None, &mut BnMode::Fixed { stats, next: 0 });
+        Ok(Evaluation {
+            loss: pass.loss.to_f64(),
+            correct: pass.correct,
+            n: x.n,
         })
     }
 
@@ -299,6 +385,30 @@ impl<T: Real> Network<T> {
         labels: &[u8],
         grad: &mut [T],
     ) -> Result<T, NetError> {
+        self.loss_grad_with(si, x, labels, grad, &mut BnMode::Batch)
+    }
+
+    /// [`Network::loss_grad`] that also appends each BatchNorm layer's batch statistics to
+    /// `record`, in forward order (what running averages are built from).
+    pub fn loss_grad_recording(
+        &self,
+        si: &[T],
+        x: &Act<T>,
+        labels: &[u8],
+        grad: &mut [T],
+        record: &mut Vec<BnStats>,
+    ) -> Result<T, NetError> {
+        self.loss_grad_with(si, x, labels, grad, &mut BnMode::Record(record))
+    }
+
+    fn loss_grad_with(
+        &self,
+        si: &[T],
+        x: &Act<T>,
+        labels: &[u8],
+        grad: &mut [T],
+        bn: &mut BnMode<'_>,
+    ) -> Result<T, NetError> {
         self.check(si, x, labels)?;
         if grad.len() != self.dim() {
             return Err(NetError::ParamCount {
@@ -306,9 +416,6 @@ impl<T: Real> Network<T> {
                 found: grad.len(),
             });
         }
-        Ok(match self.arch {
-            Architecture::ConvNet { .. } => convnet::run(self, si, x, labels, Some(grad)),
-            Architecture::ResNet18 { .. } => resnet18::run(self, si, x, labels, Some(grad)),
-        })
+        Ok(self.pass(si, x, labels, Some(grad), bn).loss)
     }
 }

@@ -12,7 +12,7 @@
 //! Parameter order: the stem conv, then per block `conv_a`, `conv_b`, and the shortcut conv if any.
 //! `dim = 9·C_in·k + 2724k²`: 43 692 for k = 4 with 3 channels, 43 620 with 1 channel.
 
-use super::Network;
+use super::{Network, Pass, correct};
 use crate::layers::*;
 use crate::real::Real;
 use crate::tensor::Act;
@@ -63,7 +63,8 @@ pub(crate) fn run<T: Real>(
     x: &Act<T>,
     labels: &[u8],
     grad: Option<&mut [T]>,
-) -> T {
+    bn: &mut BnMode<'_>,
+) -> Pass<T> {
     let convs = net.convs();
     let eps = net.eps();
     let mut h = conv_forward(&convs[0], x, net.weight(si, 0));
@@ -71,14 +72,14 @@ pub(crate) fn run<T: Real>(
     let mut idx = 1;
     for (c_in, c_out, stride) in blocks(convs[0].c_out) {
         let shortcut = stride != 1 || c_in != c_out;
-        let bn1 = bn_forward(&h, eps);
+        let bn1 = bn.forward(&h, eps);
         let o1 = relu_forward(&bn1.y);
         let t = conv_forward(&convs[idx], &o1, net.weight(si, idx));
-        let bn2 = bn_forward(&t, eps);
+        let bn2 = bn.forward(&t, eps);
         let u = relu_forward(&bn2.y);
         let mut out = conv_forward(&convs[idx + 1], &u, net.weight(si, idx + 1));
         let bn_sc = if shortcut {
-            let bs = bn_forward(&o1, eps);
+            let bs = bn.forward(&o1, eps);
             let s = conv_forward(&convs[idx + 2], &bs.y, net.weight(si, idx + 2));
             out.data.iter_mut().zip(&s.data).for_each(|(a, b)| *a += *b);
             Some(bs)
@@ -97,15 +98,19 @@ pub(crate) fn run<T: Real>(
         idx += if shortcut { 3 } else { 2 };
         h = out;
     }
-    let bnf = bn_forward(&h, eps);
+    let bnf = bn.forward(&h, eps);
     let r = relu_forward(&bnf.y);
     let feat = avgpool_forward(&r, 4);
     let f = feat.c;
     let head = net.head();
     let out = linear_forward(&head.weight, &head.bias, &feat.data, f, feat.n);
     let (loss, dlogits) = cross_entropy(&out, labels);
+    let pass = Pass {
+        loss,
+        correct: correct(&out, labels),
+    };
     let Some(grad) = grad else {
-        return loss;
+        return pass;
     };
     let dfeat = feat.with_data(linear_backward(&head.weight, f, &dlogits));
     let dr = avgpool_backward(&r, 4, &dfeat);
@@ -159,5 +164,5 @@ pub(crate) fn run<T: Real>(
         &dh,
         &mut grad[net.range(0)],
     );
-    loss
+    pass
 }

@@ -1,12 +1,14 @@
 //! A training run's state: the network, the data, the batch sampler and the current
 //! scale-invariant weights. Each [`Trainer::step`] draws iteration `t`'s i.i.d. batch, computes
-//! the mini-batch gradient and applies the protocol's update.
+//! the mini-batch gradient and applies the protocol's update. It can also keep PyTorch's running
+//! BatchNorm statistics for evaluation mode ([`Trainer::track_running_stats`]).
 
 use thiserror::Error;
 
 use super::norm;
 use super::protocol::{Update, apply_update};
 use crate::data::{BatchSampler, Dataset};
+use crate::layers::BnStats;
 use crate::models::{NetError, Network};
 use crate::real::Real;
 
@@ -50,6 +52,48 @@ pub struct Trainer<'a, T> {
     grad: Vec<T>,
     indices: Vec<usize>,
     iteration: u64,
+    running: Option<RunningBn>,
+}
+
+/// PyTorch's running BatchNorm statistics: `r ← (1 − m)·r + m·b` per step, from mean 0 and
+/// variance 1, with the batch's unbiased variance.
+#[derive(Clone, Debug)]
+struct RunningBn {
+    momentum: f64,
+    stats: Vec<BnStats>,
+    batch: Vec<BnStats>,
+}
+
+impl RunningBn {
+    fn update(&mut self) {
+        if self.stats.len() != self.batch.len() {
+            self.stats = self
+                .batch
+                .iter()
+                .map(|b| BnStats {
+                    mean: vec![0.0; b.mean.len()],
+                    var: vec![1.0; b.var.len()],
+                    count: 0,
+                })
+                .collect();
+        }
+        let m = self.momentum;
+        for (r, b) in self.stats.iter_mut().zip(&self.batch) {
+            let unbias = if b.count > 1 {
+                b.count as f64 / (b.count - 1) as f64
+            } else {
+                1.0
+            };
+            r.mean
+                .iter_mut()
+                .zip(&b.mean)
+                .for_each(|(r, x)| *r = (1.0 - m) * *r + m * x);
+            r.var
+                .iter_mut()
+                .zip(&b.var)
+                .for_each(|(r, v)| *r = (1.0 - m) * *r + m * v * unbias);
+        }
+    }
 }
 
 impl<'a, T: Real> Trainer<'a, T> {
@@ -69,7 +113,27 @@ impl<'a, T: Real> Trainer<'a, T> {
             grad: vec![T::ZERO; dim],
             indices: Vec::new(),
             iteration: 0,
+            running: None,
         }
+    }
+
+    /// Keeps running BatchNorm statistics with momentum `momentum` (PyTorch's default is 0.1)
+    /// from the next step on, for [`crate::Network::evaluate`].
+    pub fn track_running_stats(mut self, momentum: f64) -> Self {
+        self.running = Some(RunningBn {
+            momentum,
+            stats: Vec::new(),
+            batch: Vec::new(),
+        });
+        self
+    }
+
+    /// The running BatchNorm statistics, once a step has been taken with tracking on.
+    pub fn running_stats(&self) -> Option<&[BnStats]> {
+        self.running
+            .as_ref()
+            .filter(|r| !r.stats.is_empty())
+            .map(|r| r.stats.as_slice())
     }
 
     /// The current scale-invariant weights.
@@ -87,15 +151,30 @@ impl<'a, T: Real> Trainer<'a, T> {
         let t = self.iteration;
         self.sampler.fill(t, &mut self.indices);
         let (x, labels) = self.data.batch::<T>(&self.indices);
-        let loss = self
-            .net
-            .loss_grad(&self.weights, &x, &labels, &mut self.grad)?
-            .to_f64();
+        let loss = match &mut self.running {
+            None => self
+                .net
+                .loss_grad(&self.weights, &x, &labels, &mut self.grad)?,
+            Some(r) => {
+                r.batch.clear();
+                self.net.loss_grad_recording(
+                    &self.weights,
+                    &x,
+                    &labels,
+                    &mut self.grad,
+                    &mut r.batch,
+                )?
+            }
+        }
+        .to_f64();
         let grad_norm = norm(&self.grad);
         if !loss.is_finite() || !grad_norm.is_finite() {
             return Err(TrainError::NonFinite { iteration: t });
         }
         let info = apply_update(update, &mut self.weights, &self.grad);
+        if let Some(r) = &mut self.running {
+            r.update();
+        }
         self.iteration += 1;
         Ok(StepLog {
             iteration: t,

@@ -1,0 +1,146 @@
+//! Evaluation-mode BatchNorm (SPEC §7.3's test loss and accuracy in `model.eval()`), checked by
+//! properties that pin it down: with a batch's own statistics it is training mode; with fixed
+//! statistics each sample is independent of the rest of the batch; the counted-correct label is
+//! the one of least loss; the running statistics follow PyTorch's update, replayed by hand.
+#![allow(clippy::unwrap_used)]
+
+use sweep_nn::data::{BatchSampler, Dataset};
+use sweep_nn::layers::BnStats;
+use sweep_nn::models::NetError;
+use sweep_nn::train::{Trainer, Update};
+use sweep_nn::{Architecture, Network};
+
+fn nets() -> Vec<(Network<f64>, Vec<f64>)> {
+    [
+        Architecture::ConvNet { c: 2 },
+        Architecture::ResNet18 { k: 1 },
+    ]
+    .into_iter()
+    .map(|a| Network::<f64>::initial(a, 1, 10, 3, 4, 1.0, 10.0).unwrap())
+    .collect()
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-300)
+}
+
+#[test]
+fn eval_with_a_batchs_own_statistics_is_training_mode() {
+    let data = Dataset::synthetic(2, 4);
+    let idx: Vec<usize> = (0..12).collect();
+    let (x, labels) = data.batch::<f64>(&idx);
+    for (net, si) in nets() {
+        let mut grad = vec![0.0; net.dim()];
+        let mut stats = Vec::new();
+        let train = net
+            .loss_grad_recording(&si, &x, &labels, &mut grad, &mut stats)
+            .unwrap();
+        assert_eq!(stats.len(), net.bn_layers(), "{:?}", net.arch());
+        let eval = net.evaluate(&si, &x, &labels, &stats).unwrap();
+        assert!(
+            rel(eval.loss, train) < 1e-12,
+            "{:?}: {} vs {train}",
+            net.arch(),
+            eval.loss
+        );
+        assert_eq!(train, net.loss(&si, &x, &labels).unwrap());
+    }
+}
+
+#[test]
+fn eval_mode_treats_each_sample_alone_and_counts_the_least_loss_label() {
+    let data = Dataset::synthetic(2, 4);
+    let (x0, l0) = data.batch::<f64>(&(0..16).collect::<Vec<_>>());
+    for (net, si) in nets() {
+        let mut grad = vec![0.0; net.dim()];
+        let mut stats = Vec::new();
+        net.loss_grad_recording(&si, &x0, &l0, &mut grad, &mut stats)
+            .unwrap();
+        let idx: Vec<usize> = (20..26).collect();
+        let (x, labels) = data.batch::<f64>(&idx);
+        let whole = net.evaluate(&si, &x, &labels, &stats).unwrap();
+        let (mut loss, mut correct) = (0.0, 0);
+        for &i in &idx {
+            let (xi, li) = data.batch::<f64>(&[i]);
+            let one = net.evaluate(&si, &xi, &li, &stats).unwrap();
+            loss += one.loss / idx.len() as f64;
+            correct += one.correct;
+            // The label counted correct is the one with the least loss.
+            let losses: Vec<(f64, usize)> = (0..10u8)
+                .map(|k| {
+                    let e = net.evaluate(&si, &xi, &[k], &stats).unwrap();
+                    (e.loss, e.correct)
+                })
+                .collect();
+            let best = (0..10)
+                .min_by(|&a, &b| losses[a].0.total_cmp(&losses[b].0))
+                .unwrap();
+            for (k, &(_, c)) in losses.iter().enumerate() {
+                assert_eq!(
+                    c,
+                    usize::from(k == best),
+                    "{:?} sample {i} label {k}",
+                    net.arch()
+                );
+            }
+        }
+        assert!(rel(whole.loss, loss) < 1e-12, "{:?}", net.arch());
+        assert_eq!((whole.correct, whole.n), (correct, 6), "{:?}", net.arch());
+        let wrong = net.evaluate(&si, &x, &labels, &stats[1..]);
+        assert!(matches!(wrong, Err(NetError::BnStats { found, .. }) if found == stats.len() - 1));
+    }
+}
+
+#[test]
+fn running_statistics_follow_pytorchs_update() {
+    let data = Dataset::synthetic(5, 6);
+    let arch = Architecture::ConvNet { c: 2 };
+    let (net, si) = Network::<f64>::initial(arch, 1, 10, 1, 4, 1.0, 10.0).unwrap();
+    let sampler = BatchSampler::new(9, data.len(), 8);
+    let update = Update::FixedLr { lr: 0.1, wd: 0.01 };
+    let momentum = 0.1;
+    let mut tracked = Trainer::new(&net, &data, sampler, si.clone()).track_running_stats(momentum);
+    assert!(tracked.running_stats().is_none());
+    // The replay: the same trajectory untracked, each step's batch statistics recorded by hand.
+    let mut plain = Trainer::new(&net, &data, sampler, si);
+    let mut expected: Vec<BnStats> = Vec::new();
+    let mut grad = vec![0.0; net.dim()];
+    for t in 0..4u64 {
+        let (x, labels) = data.batch::<f64>(&sampler.indices(t));
+        let mut batch = Vec::new();
+        net.loss_grad_recording(plain.weights(), &x, &labels, &mut grad, &mut batch)
+            .unwrap();
+        if expected.is_empty() {
+            expected = batch
+                .iter()
+                .map(|b| BnStats {
+                    mean: vec![0.0; b.mean.len()],
+                    var: vec![1.0; b.var.len()],
+                    count: 0,
+                })
+                .collect();
+        }
+        for (e, b) in expected.iter_mut().zip(&batch) {
+            let n = b.count as f64;
+            for c in 0..b.mean.len() {
+                e.mean[c] = 0.9 * e.mean[c] + 0.1 * b.mean[c];
+                e.var[c] = 0.9 * e.var[c] + 0.1 * b.var[c] * n / (n - 1.0);
+            }
+        }
+        plain.step(update).unwrap();
+        tracked.step(update).unwrap();
+        assert_eq!(
+            plain.weights(),
+            tracked.weights(),
+            "tracking changes nothing else"
+        );
+    }
+    let got = tracked.running_stats().unwrap();
+    assert_eq!(got.len(), 4);
+    for (g, e) in got.iter().zip(&expected) {
+        for c in 0..g.mean.len() {
+            assert!((g.mean[c] - e.mean[c]).abs() < 1e-12);
+            assert!(rel(g.var[c], e.var[c]) < 1e-12);
+        }
+    }
+}
