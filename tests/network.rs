@@ -18,7 +18,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use sweep_agent::network::{load_dataset, network_batch};
+use sweep_agent::network::{load_data, network_batch};
 use sweep_agent::workload::point_result;
 use sweep_kernels::observer::NoObserver;
 use sweep_proto::v1;
@@ -72,9 +72,14 @@ fn synthetic_network_sweep_is_bitwise_the_kernels() {
     };
     let a = assignments(&spec);
     assert_eq!(rows.len(), a.len());
-    let data = load_dataset(w).unwrap();
-    let direct =
-        sweep_nn::sweep::run_network(&network_batch(&spec, w, &a), &data, &NoObserver).unwrap();
+    let data = load_data(w).unwrap();
+    let direct = sweep_nn::sweep::run_network(
+        &network_batch(&spec, w, &a),
+        &data.train,
+        data.test.as_ref(),
+        &NoObserver,
+    )
+    .unwrap();
     let bits = |v: Option<f64>| v.map(f64::to_bits);
     for ((row, s), p) in rows.iter().zip(&direct).zip(&a) {
         let w = point_result(s, "cpu");
@@ -99,6 +104,8 @@ fn synthetic_network_sweep_is_bitwise_the_kernels() {
             (row.temperature, w.temperature),
             (row.pressure, w.pressure),
             (row.volume, w.volume),
+            (row.test_loss, w.test_loss),
+            (row.test_accuracy, w.test_accuracy),
         ]
         .into_iter()
         .enumerate()

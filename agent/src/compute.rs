@@ -152,10 +152,12 @@ fn run_task(
             .map_err(TaskError::Kernel)
         }
         Workload::Network(w) => {
-            let dataset = data.get(w).map_err(TaskError::Data)?;
+            let data = data.get(w).map_err(TaskError::Data)?;
             let batch = network_batch(spec, w, points);
-            pool.install(|| sweep_nn::sweep::run_network(&batch, &dataset, observer))
-                .map_err(TaskError::Kernel)
+            pool.install(|| {
+                sweep_nn::sweep::run_network(&batch, &data.train, data.test.as_ref(), observer)
+            })
+            .map_err(TaskError::Kernel)
         }
     }
 }

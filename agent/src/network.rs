@@ -1,6 +1,6 @@
-//! Network tasks (SPEC §7): the spec's `[workload]` becomes a data set read from disk (or
-//! generated) and a [`NetworkBatch`]. Reading 60 000 images takes longer than many steps, so the
-//! last data set read is kept for the next task of the same sweep.
+//! Network tasks (SPEC §7): the spec's `[workload]` becomes the training and test sets read from
+//! disk (or generated) and a [`NetworkBatch`]. Reading 60 000 images takes longer than many steps,
+//! so the last data read are kept for the next task of the same sweep.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -32,27 +32,59 @@ pub fn data_dir(w: &NetworkWorkload) -> Option<PathBuf> {
     w.data_dir.as_deref().map(PathBuf::from)
 }
 
-/// Reads (or generates) the training set of `w`, cut to `samples_per_label` if given. The
-/// synthetic set is generated from the init seed.
-pub fn load_dataset(w: &NetworkWorkload) -> Result<Dataset, DataError> {
+/// A network task's data.
+#[derive(Debug, Clone)]
+pub struct NetworkData {
+    /// The training set, cut to `samples_per_label` if given.
+    pub train: Dataset,
+    /// The first `test_samples` of the test split (normalised like the training set), unless
+    /// `test_samples = 0`.
+    pub test: Option<Dataset>,
+}
+
+/// Reads (or generates) the data of `w`. The synthetic sets are generated from the init seed
+/// (a test set of the same size as the training set unless `test_samples` says otherwise).
+pub fn load_data(w: &NetworkWorkload) -> Result<NetworkData, DataError> {
     let dir = data_dir(w).unwrap_or_default();
-    let full = match w.dataset {
+    let want_test = w.test_samples != Some(0);
+    let (full, test) = match w.dataset {
         DatasetKind::Synthetic => {
-            return Ok(Dataset::synthetic(
-                w.init_seed,
-                w.samples_per_label.unwrap_or(SYNTHETIC_PER_LABEL),
-            ));
+            let per_label = w.samples_per_label.unwrap_or(SYNTHETIC_PER_LABEL);
+            let train = Dataset::synthetic(w.init_seed, per_label);
+            let test =
+                want_test.then(|| Dataset::synthetic_split(w.init_seed, per_label, Split::Test));
+            (train, test)
         }
         DatasetKind::Mnist | DatasetKind::FashionMnist => {
-            Dataset::mnist_family(&dir, Split::Train, None)?
+            let train = Dataset::mnist_family(&dir, Split::Train, None)?;
+            let stats = Some((train.mean.clone(), train.std.clone()));
+            let test = match want_test {
+                true => Some(Dataset::mnist_family(&dir, Split::Test, stats)?),
+                false => None,
+            };
+            (train, test)
         }
-        DatasetKind::Cifar10 => Dataset::cifar(&dir, Cifar::Ten, Split::Train)?,
-        DatasetKind::Cifar100 => Dataset::cifar(&dir, Cifar::Hundred, Split::Train)?,
+        DatasetKind::Cifar10 | DatasetKind::Cifar100 => {
+            let kind = match w.dataset {
+                DatasetKind::Cifar10 => Cifar::Ten,
+                _ => Cifar::Hundred,
+            };
+            let test = match want_test {
+                true => Some(Dataset::cifar(&dir, kind, Split::Test)?),
+                false => None,
+            };
+            (Dataset::cifar(&dir, kind, Split::Train)?, test)
+        }
     };
-    match w.samples_per_label {
-        Some(n) => full.first_per_label(n, &dir),
-        None => Ok(full),
-    }
+    let train = match (w.samples_per_label, w.dataset) {
+        (Some(n), d) if d != DatasetKind::Synthetic => full.first_per_label(n, &dir)?,
+        _ => full,
+    };
+    let test = test.map(|t| match w.test_samples {
+        Some(n) => t.first(n),
+        None => t,
+    });
+    Ok(NetworkData { train, test })
 }
 
 /// The batch that trains a task's points under `spec` (whose workload is `w`).
@@ -101,24 +133,26 @@ pub struct DataCache {
     last: Arc<Mutex<Option<Cached>>>,
 }
 
-/// A data set with the key it was read under.
-type Cached = (DataKey, Arc<Dataset>);
+/// Data with the key they were read under.
+type Cached = (DataKey, Arc<NetworkData>);
 
 #[derive(Debug, Clone, PartialEq)]
 struct DataKey {
     dataset: DatasetKind,
     dir: Option<PathBuf>,
     samples_per_label: Option<usize>,
+    test_samples: Option<usize>,
     seed: u64,
 }
 
 impl DataCache {
-    /// The training set of `w`, read unless the last one read is the same.
-    pub fn get(&self, w: &NetworkWorkload) -> Result<Arc<Dataset>, DataError> {
+    /// The data of `w`, read unless the last ones read are the same.
+    pub fn get(&self, w: &NetworkWorkload) -> Result<Arc<NetworkData>, DataError> {
         let key = DataKey {
             dataset: w.dataset,
             dir: data_dir(w).map(|d| absolute(&d)),
             samples_per_label: w.samples_per_label,
+            test_samples: w.test_samples,
             seed: if w.dataset == DatasetKind::Synthetic {
                 w.init_seed
             } else {
@@ -131,7 +165,7 @@ impl DataCache {
         {
             return Ok(Arc::clone(data));
         }
-        let data = Arc::new(load_dataset(w)?);
+        let data = Arc::new(load_data(w)?);
         if let Ok(mut last) = self.last.lock() {
             *last = Some((key, Arc::clone(&data)));
         }
@@ -163,6 +197,7 @@ mod tests {
                         samples_per_label: None,
                         grad_samples: 4,
                         measure_every: 10,
+                        test_samples: None,
                     };
                     assert_eq!(
                         kind.dim(width, c_in),

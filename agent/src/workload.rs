@@ -98,6 +98,8 @@ pub fn point_result(s: &PointSummary, backend: &str) -> v1::PointResult {
         wd_eff_linear: measured(s.wd_eff_linear),
         trace_sigma_sem: measured(s.trace_sigma_sem),
         full_grad_sq_sem: measured(s.full_grad_sq_sem),
+        test_loss: measured(s.test_loss),
+        test_accuracy: measured(s.test_accuracy),
     }
 }
 

@@ -66,6 +66,8 @@ fn row(protocol: Protocol, dim: usize, p: &ChainPoint, s: &PointSummary) -> Resu
         wd_eff_linear: finite(s.wd_eff_linear),
         trace_sigma_sem: None,
         full_grad_sq_sem: None,
+        test_loss: None,
+        test_accuracy: None,
         adiabat: None,
     }
 }

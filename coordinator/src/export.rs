@@ -282,6 +282,8 @@ fn result_row(
         wd_eff_linear: w.wd_eff_linear,
         trace_sigma_sem: w.trace_sigma_sem,
         full_grad_sq_sem: w.full_grad_sq_sem,
+        test_loss: w.test_loss,
+        test_accuracy: w.test_accuracy,
         adiabat: point.path,
     }
 }

@@ -88,6 +88,10 @@ pub struct PointSummary {
     pub trace_sigma_sem: f64,
     /// Standard error of `full_grad_sq` (NaN for the isotropic model).
     pub full_grad_sq_sem: f64,
+    /// Networks: mean test loss in evaluation mode over the last entropy estimates' iterations.
+    pub test_loss: f64,
+    /// Networks: mean test accuracy (fraction) likewise.
+    pub test_accuracy: f64,
     /// How the point ended.
     pub status: PointStatus,
     /// Wall-clock seconds of the group the point ran in.

@@ -97,6 +97,8 @@ impl ParquetRow for ResultRow {
             f64s(rows, |r| r.wd_eff_linear),
             f64s(rows, |r| r.trace_sigma_sem),
             f64s(rows, |r| r.full_grad_sq_sem),
+            f64s(rows, |r| r.test_loss),
+            f64s(rows, |r| r.test_accuracy),
             opt_u32s(rows, |r| r.adiabat),
         ];
         RecordBatch::try_new(Self::schema(), columns)
@@ -143,6 +145,8 @@ impl ParquetRow for ResultRow {
         let wd_eff_linear = c.ext_floats("wd_eff_linear")?;
         let trace_sigma_sem = c.ext_floats("trace_sigma_sem")?;
         let full_grad_sq_sem = c.ext_floats("full_grad_sq_sem")?;
+        let test_loss = c.ext_floats("test_loss")?;
+        let test_accuracy = c.ext_floats("test_accuracy")?;
         let adiabat = c.ext_u32s("adiabat")?;
 
         let take = std::mem::take::<String>;
@@ -184,6 +188,8 @@ impl ParquetRow for ResultRow {
                 wd_eff_linear: wd_eff_linear[i],
                 trace_sigma_sem: trace_sigma_sem[i],
                 full_grad_sq_sem: full_grad_sq_sem[i],
+                test_loss: test_loss[i],
+                test_accuracy: test_accuracy[i],
                 adiabat: adiabat[i],
             })
             .collect())

@@ -128,6 +128,10 @@ pub struct ResultRow {
     pub trace_sigma_sem: Option<f64>,
     /// Extension: standard error of `full_grad_sq` (networks).
     pub full_grad_sq_sem: Option<f64>,
+    /// Extension (networks): test loss in evaluation mode, averaged like the entropy.
+    pub test_loss: Option<f64>,
+    /// Extension (networks): test accuracy (a fraction), likewise.
+    pub test_accuracy: Option<f64>,
     /// Extension: the adiabat the point lies on (adiabat sweeps); null for grids.
     pub adiabat: Option<u32>,
 }

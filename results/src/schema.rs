@@ -102,6 +102,8 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ext("wd_eff_linear"),
     ext("trace_sigma_sem"),
     ext("full_grad_sq_sem"),
+    ext("test_loss"),
+    ext("test_accuracy"),
     Column {
         name: "adiabat",
         ty: U32,

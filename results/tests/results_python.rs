@@ -134,6 +134,8 @@ fn result_row(i: usize) -> ResultRow {
         wd_eff_linear: f(1),
         trace_sigma_sem: f(1),
         full_grad_sq_sem: f(1),
+        test_loss: f(1),
+        test_accuracy: f(1),
         adiabat: None,
     }
 }

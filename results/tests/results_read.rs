@@ -55,6 +55,8 @@ fn row(i: u32) -> ResultRow {
         wd_eff_linear: None,
         trace_sigma_sem: None,
         full_grad_sq_sem: None,
+        test_loss: None,
+        test_accuracy: None,
         adiabat: Some(3),
     }
 }
@@ -155,6 +157,8 @@ fn extra_columns_and_missing_extension_columns_are_accepted() {
         "wd_eff_linear",
         "trace_sigma_sem",
         "full_grad_sq_sem",
+        "test_loss",
+        "test_accuracy",
         "adiabat",
     ];
     let edits: Vec<(&str, Option<ArrayRef>)> = extensions.iter().map(|c| (*c, None)).collect();

@@ -50,6 +50,8 @@ const RESULT_COLUMNS: &[(&str, DataType)] = &[
     ("wd_eff_linear", DataType::Float64),
     ("trace_sigma_sem", DataType::Float64),
     ("full_grad_sq_sem", DataType::Float64),
+    ("test_loss", DataType::Float64),
+    ("test_accuracy", DataType::Float64),
     ("adiabat", DataType::UInt32),
 ];
 
@@ -134,6 +136,8 @@ fn result_row(i: usize) -> ResultRow {
         wd_eff_linear: f(7),
         trace_sigma_sem: f(7),
         full_grad_sq_sem: f(7),
+        test_loss: f(7),
+        test_accuracy: f(7),
         adiabat: (!i.is_multiple_of(4)).then_some(i as u32 % 7),
     }
 }
@@ -179,6 +183,8 @@ fn result_floats(r: &ResultRow) -> Vec<Option<u64>> {
         r.wd_eff_linear,
         r.trace_sigma_sem,
         r.full_grad_sq_sem,
+        r.test_loss,
+        r.test_accuracy,
     ]
     .map(|v| v.map(f64::to_bits))
     .to_vec()
@@ -268,6 +274,8 @@ fn schemas_are_the_design_columns_in_order() {
         "wd_eff_linear",
         "trace_sigma_sem",
         "full_grad_sq_sem",
+        "test_loss",
+        "test_accuracy",
     ] {
         assert!(nullable(name), "{name} must be nullable");
     }

@@ -109,6 +109,9 @@ pub struct NetworkWorkload {
     /// inside the stationary window, besides those at each entropy estimate (default
     /// `entropy.log_every`).
     pub measure_every: u64,
+    /// Test images evaluated (in order) at each entropy estimate, in evaluation mode, for
+    /// `test_loss` and `test_accuracy`; `None`: the whole test split; 0: no test evaluation.
+    pub test_samples: Option<usize>,
 }
 
 impl NetworkWorkload {
@@ -226,6 +229,17 @@ pub(crate) fn network(
         1,
         i64::MAX / 4,
     );
+    let test_samples = match w.test_samples {
+        None => None,
+        Some(_) => bounded(
+            p,
+            "workload.test_samples",
+            w.test_samples,
+            None,
+            0,
+            i64::from(u32::MAX),
+        ),
+    };
     Some(NetworkWorkload {
         kind,
         width: width?,
@@ -240,6 +254,7 @@ pub(crate) fn network(
         samples_per_label,
         grad_samples: grad_samples?,
         measure_every: measure_every? as u64,
+        test_samples,
     })
 }
 

@@ -42,6 +42,7 @@ pub struct RawWorkload {
     pub samples_per_label: Option<i64>,
     pub grad_samples: Option<i64>,
     pub measure_every: Option<i64>,
+    pub test_samples: Option<i64>,
 }
 
 /// `[protocol]`.

@@ -199,6 +199,7 @@ fn workload(
                 ("workload.samples_per_label", w.samples_per_label.is_some()),
                 ("workload.grad_samples", w.grad_samples.is_some()),
                 ("workload.measure_every", w.measure_every.is_some()),
+                ("workload.test_samples", w.test_samples.is_some()),
             ] {
                 if given {
                     p.add(

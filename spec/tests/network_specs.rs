@@ -68,6 +68,7 @@ fn a_convnet_spec_reads_with_its_defaults_and_dim() {
             samples_per_label: None,
             grad_samples: 100,
             measure_every: 500,
+            test_samples: None,
         }
     );
     assert_eq!((s.workload.kind(), s.workload.dim()), ("convnet", 24_408));
@@ -156,6 +157,11 @@ fn network_rules_name_their_keys() {
             "width = 8",
             "width = 8\nsamples_per_label = 0",
             "workload.samples_per_label",
+        ),
+        (
+            "width = 8",
+            "width = 8\ntest_samples = -1",
+            "workload.test_samples",
         ),
         (
             "width = 8",

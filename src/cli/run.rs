@@ -46,7 +46,7 @@ fn fail(what: &str) -> impl FnOnce(std::io::Error) -> CliError + '_ {
 /// Reads a network workload's training data once before anything starts, so that missing or
 /// corrupt files are a usage error naming the file rather than a task failing three times.
 async fn check_data(w: sweep_spec::NetworkWorkload) -> Result<(), CliError> {
-    let read = tokio::task::spawn_blocking(move || sweep_agent::network::load_dataset(&w)).await;
+    let read = tokio::task::spawn_blocking(move || sweep_agent::network::load_data(&w)).await;
     match read {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(CliError::Usage(format!(

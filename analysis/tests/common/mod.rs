@@ -72,6 +72,8 @@ fn blank(
         wd_eff_linear: None,
         trace_sigma_sem: None,
         full_grad_sq_sem: None,
+        test_loss: None,
+        test_accuracy: None,
         adiabat: None,
     }
 }

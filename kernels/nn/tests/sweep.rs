@@ -10,7 +10,7 @@ use sweep_kernels::entropy::EstimatorMode;
 use sweep_kernels::isotropic::{ChainPoint, EntropySchedule, Schedule};
 use sweep_kernels::observer::{BatchObserver, NoObserver, SeriesRow};
 use sweep_kernels::{KernelError, PointStatus, PointSummary};
-use sweep_nn::data::{BatchSampler, Dataset};
+use sweep_nn::data::{BatchSampler, Dataset, Split};
 use sweep_nn::sweep::{HEAD_SEED, NetworkBatch, run_network};
 use sweep_nn::train::{Trainer, Update, gradient_statistics, norm};
 use sweep_nn::{Architecture, Network};
@@ -92,7 +92,10 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
     ] {
         let b = batch(protocol, &[hyper]);
         let seen = Collect::default();
-        let got = run_network(&b, &data, &seen).expect("run").remove(0);
+        let test = Dataset::synthetic_split(5, 3, Split::Test);
+        let got = run_network(&b, &data, Some(&test), &seen)
+            .expect("run")
+            .remove(0);
         assert_eq!(got.status, PointStatus::Done, "{protocol:?}");
         let rows = seen.0.into_inner().expect("rows");
 
@@ -106,7 +109,8 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
         let (net, si) =
             Network::<f32>::initial(b.arch, 1, 10, 1, HEAD_SEED, si_norm, 10.0).expect("net");
         let sampler = BatchSampler::new(p.seed, data.len(), 4);
-        let mut tr = Trainer::new(&net, &data, sampler, si);
+        let mut tr = Trainer::new(&net, &data, sampler, si).track_running_stats(0.1);
+        let mut evals = Vec::new();
         let update = match protocol {
             Protocol::FixedLr => Update::FixedLr {
                 lr: hyper.0,
@@ -133,6 +137,14 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
             if let Some(row) = rows.iter().find(|r| r.iteration == t) {
                 assert_eq!(row.radius, Some(log.norm), "{protocol:?} radius at {t}");
             }
+            if t == 90 || t == 120 {
+                let (x, labels) = test.batch::<f32>(&(0..test.len()).collect::<Vec<_>>());
+                let stats = tr.running_stats().expect("running statistics");
+                evals.push(
+                    net.evaluate(tr.weights(), &x, &labels, stats)
+                        .expect("eval"),
+                );
+            }
             if t % 30 == 0 || (t > 60 && t % 20 == 0) {
                 let w = tr.weights();
                 let s = gradient_statistics(
@@ -156,6 +168,16 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
             }
         }
         let r_bar = r_sum / 60.0;
+        let test_loss = (evals[0].loss + evals[1].loss) / 2.0;
+        let test_accuracy = (evals[0].correct + evals[1].correct) as f64 / 2.0 / 30.0;
+        assert!(
+            rel(got.test_loss, test_loss) < 1e-12,
+            "{protocol:?} test loss"
+        );
+        assert!(
+            rel(got.test_accuracy, test_accuracy) < 1e-12,
+            "{protocol:?} test accuracy"
+        );
         assert!(rel(got.radius_mean, r_bar) < 1e-12, "{protocol:?} r̄");
         let trace = traces.iter().sum::<f64>() / traces.len() as f64;
         assert!(rel(got.trace_sigma, trace) < 1e-12, "{protocol:?} tr Σ");
@@ -212,10 +234,10 @@ fn results_do_not_depend_on_the_thread_count() {
     let data = data();
     let b = batch(Protocol::FixedLr, &[(0.5, 0.05), (0.2, 0.1), (1.0, 0.01)]);
     let one = pool(1)
-        .install(|| run_network(&b, &data, &NoObserver))
+        .install(|| run_network(&b, &data, None, &NoObserver))
         .expect("1 thread");
     let two = pool(2)
-        .install(|| run_network(&b, &data, &NoObserver))
+        .install(|| run_network(&b, &data, None, &NoObserver))
         .expect("2 threads");
     assert_eq!(without_wall(one), without_wall(two));
 }
@@ -225,7 +247,7 @@ fn a_diverging_point_is_marked_and_the_others_finish() {
     let data = data();
     // 1 − ηλ = −999: the norm grows a thousandfold per step and overflows f32 within a few steps.
     let b = batch(Protocol::FixedLr, &[(0.5, 0.05), (1e3, 1.0)]);
-    let out = run_network(&b, &data, &NoObserver).expect("run");
+    let out = run_network(&b, &data, None, &NoObserver).expect("run");
     assert_eq!(out[0].status, PointStatus::Done);
     assert!(matches!(out[1].status, PointStatus::Diverged { iteration } if iteration < 20));
     assert!(out[1].radius_mean.is_nan() && out[1].trace_sigma.is_nan());
@@ -241,7 +263,8 @@ fn cancellation_stops_the_run() {
         }
     }
     let b = batch(Protocol::FixedLr, &[(0.5, 0.05)]);
-    let err = run_network(&b, &data(), &Cancel(AtomicBool::new(true))).expect_err("cancelled");
+    let err =
+        run_network(&b, &data(), None, &Cancel(AtomicBool::new(true))).expect_err("cancelled");
     assert!(matches!(err, KernelError::Cancelled));
 }
 
@@ -249,6 +272,6 @@ fn cancellation_stops_the_run() {
 fn a_batch_the_runner_cannot_honour_is_refused_by_field() {
     let mut b = batch(Protocol::FixedLr, &[(0.5, 0.05)]);
     b.measure_every = 0;
-    let err = run_network(&b, &data(), &NoObserver).expect_err("invalid");
+    let err = run_network(&b, &data(), None, &NoObserver).expect_err("invalid");
     assert!(err.to_string().contains("measure_every"), "{err}");
 }

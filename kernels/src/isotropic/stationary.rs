@@ -94,6 +94,8 @@ pub fn summarise(
         wd_eff_linear: keep(wd_eff_linear),
         trace_sigma_sem: f64::NAN,
         full_grad_sq_sem: f64::NAN,
+        test_loss: f64::NAN,
+        test_accuracy: f64::NAN,
         status,
         wall_seconds,
     }

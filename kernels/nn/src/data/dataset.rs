@@ -71,6 +71,22 @@ impl Dataset {
         (x, idx.iter().map(|&i| self.labels[i]).collect())
     }
 
+    /// The first `n` images (all when there are fewer), keeping the normalisation.
+    pub fn first(&self, n: usize) -> Self {
+        let n = n.min(self.len());
+        let item = self.c * self.h * self.w;
+        Self {
+            pixels: self.pixels[..n * item].to_vec(),
+            labels: self.labels[..n].to_vec(),
+            c: self.c,
+            h: self.h,
+            w: self.w,
+            classes: self.classes,
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+        }
+    }
+
     /// The first `per_label` images of each class, in their original order (the paper's
     /// `samples_per_label`), keeping the normalisation; `dir` names the data in the error when a
     /// class has fewer.

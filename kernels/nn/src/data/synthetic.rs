@@ -36,6 +36,16 @@ impl Dataset {
     /// `per_label` images of each of the 10 classes (labels cycle 0, 1, …, 9), generated from
     /// `seed`, normalised by their own statistics.
     pub fn synthetic(seed: u64, per_label: usize) -> Self {
+        Self::synthetic_split(seed, per_label, super::Split::Train)
+    }
+
+    /// [`Dataset::synthetic`]'s training set or a test set: the same class templates, fresh
+    /// noise (the test images never repeat a training image).
+    pub fn synthetic_split(seed: u64, per_label: usize, split: super::Split) -> Self {
+        let noise_base: u64 = match split {
+            super::Split::Train => 1 << 32,
+            super::Split::Test => 2 << 32,
+        };
         let key = philox_key(seed);
         let plane = SIDE * SIDE;
         let cells = (SIDE / BLOCK) * (SIDE / BLOCK);
@@ -47,7 +57,7 @@ impl Dataset {
         let mut labels = Vec::with_capacity(n);
         for i in 0..n {
             let label = i % SYNTHETIC_CLASSES;
-            let noise = bytes(key, (1 << 32) + i as u64, plane);
+            let noise = bytes(key, noise_base + i as u64, plane);
             let template = &templates[label];
             for (p, &z) in noise.iter().enumerate() {
                 let (r, col) = (p / SIDE, p % SIDE);
@@ -83,6 +93,9 @@ mod tests {
         let b = Dataset::synthetic(3, 20);
         assert_eq!(a.pixels, b.pixels);
         assert_ne!(Dataset::synthetic(4, 20).pixels, a.pixels);
+        let test = Dataset::synthetic_split(3, 20, crate::data::Split::Test);
+        assert_eq!((test.len(), &test.labels), (200, &a.labels));
+        assert_ne!(test.pixels, a.pixels, "fresh noise");
         for c in 0..10u8 {
             assert_eq!(a.labels.iter().filter(|&&l| l == c).count(), 20);
         }

@@ -107,6 +107,7 @@ impl NetworkBatch {
 struct Shared<'a> {
     batch: &'a NetworkBatch,
     data: &'a Dataset,
+    test: Option<&'a Dataset>,
     observer: &'a dyn BatchObserver,
     done: AtomicU64,
     total: u64,
@@ -124,18 +125,30 @@ impl Shared<'_> {
 }
 
 /// Trains every point of `batch` on `data` and returns one summary per point, in the order given.
+/// With a `test` set, each entropy estimate also evaluates it in evaluation mode (BatchNorm by the
+/// running statistics, PyTorch's momentum 0.1), giving `test_loss` and `test_accuracy`.
 ///
 /// Runs on the current rayon pool (install one to bound the threads). Series rows and progress go
 /// to `observer`; `observer.cancelled()` is polled every few steps.
 pub fn run_network(
     batch: &NetworkBatch,
     data: &Dataset,
+    test: Option<&Dataset>,
     observer: &dyn BatchObserver,
 ) -> Result<Vec<PointSummary>, KernelError> {
     batch.validate(data)?;
+    if let Some(t) = test
+        && (t.is_empty() || (t.c, t.h, t.w, t.classes) != (data.c, data.h, data.w, data.classes))
+    {
+        return Err(KernelError::invalid(
+            "workload.test_samples",
+            "the test set must be non-empty and shaped like the training set",
+        ));
+    }
     let shared = Shared {
         batch,
         data,
+        test,
         observer,
         done: AtomicU64::new(0),
         total: batch.points.len() as u64 * batch.schedule.iterations,

@@ -12,12 +12,17 @@ use sweep_kernels::stationary::Window;
 use sweep_kernels::{KernelError, PointStatus, PointSummary};
 use sweep_theory::Protocol;
 
-use super::summary::{Measurement, WindowSums, summarise};
+use super::summary::{Measurement, TestEval, WindowSums, summarise};
 use super::{HEAD_SEED, Shared};
 use crate::data::BatchSampler;
+use crate::layers::BnStats;
 use crate::models::Network;
 use crate::train::{TrainError, Trainer, Update, gradient_statistics, norm};
 
+/// PyTorch's BatchNorm momentum for the running statistics evaluation mode uses.
+const BN_MOMENTUM: f64 = 0.1;
+/// Test images evaluated per forward pass (evaluation mode makes the chunking irrelevant).
+const TEST_CHUNK: usize = 1024;
 /// Steps between cancellation polls and progress reports.
 const POLL_EVERY: u64 = 8;
 /// Series rows buffered before they go to the observer.
@@ -68,6 +73,10 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
     let dim = net.dim();
     let sampler = BatchSampler::new(p.seed, data.len(), b.batch_size);
     let mut trainer = Trainer::new(&net, data, sampler, si);
+    if shared.test.is_some() {
+        trainer = trainer.track_running_stats(BN_MOMENTUM);
+    }
+    let mut tests: VecDeque<TestEval> = VecDeque::new();
     let update = update_of(b.protocol, p);
     let window = Window::new(b.schedule.iterations, b.schedule.average_last);
     let mut sums = vec![WindowSums::default(); window.batches()];
@@ -141,6 +150,12 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
             if estimates.len() > b.entropy.average_last {
                 estimates.pop_front();
             }
+            if let (Some(test), Some(stats)) = (shared.test, trainer.running_stats()) {
+                tests.push_back(evaluate(&net, trainer.weights(), test, stats)?);
+                if tests.len() > b.entropy.average_last {
+                    tests.pop_front();
+                }
+            }
         }
         if measure {
             let Some(m) = measure_at(shared, &net, trainer.weights(), p, measured)? else {
@@ -171,10 +186,33 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
         &sums,
         &measurements,
         &estimates,
+        &tests,
         status,
         iterations,
         started.elapsed().as_secs_f64(),
     ))
+}
+
+/// Loss and accuracy on `test` in evaluation mode with the running statistics `stats`.
+fn evaluate(
+    net: &Network<f32>,
+    w: &[f32],
+    test: &crate::data::Dataset,
+    stats: &[BnStats],
+) -> Result<TestEval, KernelError> {
+    let all: Vec<usize> = (0..test.len()).collect();
+    let (mut loss, mut correct) = (0.0, 0usize);
+    for idx in all.chunks(TEST_CHUNK) {
+        let (x, labels) = test.batch::<f32>(idx);
+        let e = net.evaluate(w, &x, &labels, stats).map_err(net_error)?;
+        loss += e.loss * idx.len() as f64;
+        correct += e.correct;
+    }
+    let n = test.len() as f64;
+    Ok(TestEval {
+        loss: loss / n,
+        accuracy: correct as f64 / n,
+    })
 }
 
 /// Gradient measurement number `k` at weights `w`; `None` when the network's loss or gradient is

@@ -48,6 +48,15 @@ pub(super) struct Measurement {
     pub full_grad_sq: f64,
 }
 
+/// Loss and accuracy on the test set in evaluation mode.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct TestEval {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Fraction classified correctly.
+    pub accuracy: f64,
+}
+
 /// Mean and standard error of independent-looking values (measurements `log_every` apart).
 fn plain_mean_sem(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let v: VecDeque<f64> = values.collect();
@@ -63,6 +72,7 @@ pub(super) fn summarise(
     sums: &[WindowSums],
     measurements: &[Measurement],
     estimates: &VecDeque<f64>,
+    tests: &VecDeque<TestEval>,
     status: PointStatus,
     iterations: u64,
     wall_seconds: f64,
@@ -83,6 +93,8 @@ pub(super) fn summarise(
     let (full_grad_sq, full_grad_sq_sem) =
         plain_mean_sem(measurements.iter().map(|m| m.full_grad_sq));
     let sigma2 = trace_sigma / (d - 1.0);
+    let (test_loss, _) = plain_mean_sem(tests.iter().map(|t| t.loss));
+    let (test_accuracy, _) = plain_mean_sem(tests.iter().map(|t| t.accuracy));
     let temperature = Hyper::new(b.protocol, p.first, p.second)
         .and_then(|h| sde_temperature(&h, dim, sigma2))
         .unwrap_or(f64::NAN);
@@ -137,6 +149,8 @@ pub(super) fn summarise(
         wd_eff_linear: keep(wd_eff_linear),
         trace_sigma_sem: keep(trace_sigma_sem),
         full_grad_sq_sem: keep(full_grad_sq_sem),
+        test_loss: keep(test_loss),
+        test_accuracy: keep(test_accuracy),
         status,
         wall_seconds,
     }
