@@ -680,20 +680,22 @@ pub fn advance_variant<N: NoiseSource>(
     if !variant.available() {
         return false;
     }
+    #[cfg(target_arch = "x86_64")]
     match variant {
-        #[cfg(target_arch = "x86_64")]
         Variant::Avx512 => {
             // SAFETY: `available` checked AVX-512F/DQ/VL and FMA, every feature `advance_avx512`
             // is compiled for.
-            unsafe { advance_avx512(group, first_iteration, steps, noise, sums) }
+            unsafe { advance_avx512(group, first_iteration, steps, noise, sums) };
+            return true;
         }
-        #[cfg(target_arch = "x86_64")]
         Variant::Avx2 => {
             // SAFETY: `available` checked AVX2 and FMA, the features `advance_avx2` enables.
-            unsafe { advance_avx2(group, first_iteration, steps, noise, sums) }
+            unsafe { advance_avx2(group, first_iteration, steps, noise, sums) };
+            return true;
         }
-        _ => advance_inline(group, first_iteration, steps, noise, sums),
+        Variant::Portable => {}
     }
+    advance_inline(group, first_iteration, steps, noise, sums);
     true
 }
 
