@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use sweep_kernels::entropy::EstimatorMode;
-use sweep_kernels::isotropic::group::advance_portable;
+use sweep_kernels::isotropic::group::{LaneSums, Variant, advance_variant};
 use sweep_kernels::isotropic::{
     ChainGroup, ChainPoint, EntropySchedule, IsotropicBatch, IsotropicModel, LANES, LaneHyper,
     PhiloxNoise, Schedule, run_isotropic,
@@ -108,28 +108,80 @@ fn results_are_bitwise_identical_across_threads_and_groupings() {
     );
 }
 
+/// Every compiled variant of the chain loop this CPU runs (AVX-512, AVX2+FMA, portable) gives the
+/// same bits: weights and the stationary-window sums, for each protocol, in dimensions that take
+/// the one-block, two-block and mixed noise paths and a ragged last block.
 #[test]
 fn vector_and_portable_paths_agree_bitwise() {
+    fn sums_bits(s: &LaneSums) -> Vec<u64> {
+        [
+            s.loss,
+            s.radius,
+            s.radius_sq,
+            s.grad_sq,
+            s.noise_trace,
+            s.pre_norm,
+            s.pre_norm_sq,
+        ]
+        .iter()
+        .flatten()
+        .map(|x| x.to_bits())
+        .chain([s.count])
+        .collect()
+    }
+    let variants = [Variant::Avx512, Variant::Avx2, Variant::Portable];
+    eprintln!(
+        "variants run here: {:?}",
+        variants
+            .iter()
+            .filter(|v| v.available())
+            .collect::<Vec<_>>()
+    );
     for protocol in [Protocol::FixedSphere, Protocol::FixedElr, Protocol::FixedLr] {
-        let dim = 13;
-        let target = unit_vector(44, dim, Stream::Target).expect("target");
-        let start: Vec<f64> = unit_vector(42, dim, Stream::InitialDirection).expect("start");
-        let hyper: [LaneHyper; LANES] = std::array::from_fn(|i| LaneHyper {
-            first: 0.01 * (1.0 + i as f64),
-            second: 0.5 + 0.1 * i as f64,
-        });
-        let starts: [&[f64]; LANES] = std::array::from_fn(|_| start.as_slice());
-        let seeds: [u64; LANES] = std::array::from_fn(|i| point_seed(1, i as u32, 0));
-        let mut fast = ChainGroup::new(protocol, 1.3, &target, starts, hyper);
-        let mut slow = fast.clone();
-        fast.advance(1, 500, &mut PhiloxNoise::new(seeds));
-        advance_portable(&mut slow, 1, 500, &mut PhiloxNoise::new(seeds));
-        for lane in 0..LANES {
-            let (f, s) = (fast.weights(lane), slow.weights(lane));
-            assert!(
-                f.iter().zip(&s).all(|(a, b)| a.to_bits() == b.to_bits()),
-                "{protocol} lane {lane}"
-            );
+        for dim in [2, 3, 8, 13, 100] {
+            let target = unit_vector(44, dim, Stream::Target).expect("target");
+            let start: Vec<f64> = unit_vector(42, dim, Stream::InitialDirection).expect("start");
+            let hyper: [LaneHyper; LANES] = std::array::from_fn(|i| LaneHyper {
+                first: 0.01 * (1.0 + i as f64),
+                second: 0.5 + 0.1 * i as f64,
+            });
+            let starts: [&[f64]; LANES] = std::array::from_fn(|_| start.as_slice());
+            let seeds: [u64; LANES] = std::array::from_fn(|i| point_seed(1, i as u32, 0));
+            let group = ChainGroup::new(protocol, 1.3, &target, starts, hyper);
+            let mut results = Vec::new();
+            for variant in variants {
+                let mut g = group.clone();
+                let mut sums = LaneSums::default();
+                let mut noise = PhiloxNoise::new(seeds);
+                if !advance_variant(variant, &mut g, 1, 300, &mut noise, None) {
+                    continue;
+                }
+                assert!(advance_variant(
+                    variant,
+                    &mut g,
+                    301,
+                    200,
+                    &mut noise,
+                    Some(&mut sums)
+                ));
+                let weights: Vec<u64> = (0..LANES)
+                    .flat_map(|lane| g.weights(lane))
+                    .map(f64::to_bits)
+                    .collect();
+                results.push((variant, weights, sums_bits(&sums)));
+            }
+            let (v0, w0, s0) = &results[results.len() - 1];
+            assert_eq!(*v0, Variant::Portable, "the portable path always runs");
+            for (v, w, s) in &results {
+                assert!(
+                    w == w0,
+                    "{protocol} d={dim}: weights of {v:?} differ from {v0:?}"
+                );
+                assert!(
+                    s == s0,
+                    "{protocol} d={dim}: sums of {v:?} differ from {v0:?}"
+                );
+            }
         }
     }
 }
