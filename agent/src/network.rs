@@ -100,6 +100,7 @@ pub fn network_batch(
         init_seed: w.init_seed,
         grad_samples: w.grad_samples,
         measure_every: w.measure_every,
+        paper_logs: w.paper_logs,
         protocol: spec.protocol,
         init_radius: spec.init_radius,
         schedule: Schedule {
@@ -198,6 +199,7 @@ mod tests {
                         grad_samples: 4,
                         measure_every: 10,
                         test_samples: None,
+                        paper_logs: false,
                     };
                     assert_eq!(
                         kind.dim(width, c_in),

@@ -112,6 +112,9 @@ pub struct NetworkWorkload {
     /// Test images evaluated (in order) at each entropy estimate, in evaluation mode, for
     /// `test_loss` and `test_accuracy`; `None`: the whole test split; 0: no test evaluation.
     pub test_samples: Option<usize>,
+    /// `log_schedule = "paper"`: series rows, each with a gradient measurement, at SPEC §7.3's
+    /// log-spaced iterations instead of every `schedule.log_every` (`"linear"`, the default).
+    pub paper_logs: bool,
 }
 
 impl NetworkWorkload {
@@ -240,6 +243,17 @@ pub(crate) fn network(
             i64::from(u32::MAX),
         ),
     };
+    let paper_logs = match w.log_schedule.as_deref() {
+        None | Some("linear") => false,
+        Some("paper") => true,
+        Some(other) => {
+            p.add(
+                "workload.log_schedule",
+                format!("must be \"linear\" or \"paper\", got \"{other}\""),
+            );
+            false
+        }
+    };
     Some(NetworkWorkload {
         kind,
         width: width?,
@@ -255,6 +269,7 @@ pub(crate) fn network(
         grad_samples: grad_samples?,
         measure_every: measure_every? as u64,
         test_samples,
+        paper_logs,
     })
 }
 

@@ -43,6 +43,7 @@ pub struct RawWorkload {
     pub grad_samples: Option<i64>,
     pub measure_every: Option<i64>,
     pub test_samples: Option<i64>,
+    pub log_schedule: Option<String>,
 }
 
 /// `[protocol]`.

@@ -200,6 +200,7 @@ fn workload(
                 ("workload.grad_samples", w.grad_samples.is_some()),
                 ("workload.measure_every", w.measure_every.is_some()),
                 ("workload.test_samples", w.test_samples.is_some()),
+                ("workload.log_schedule", w.log_schedule.is_some()),
             ] {
                 if given {
                     p.add(

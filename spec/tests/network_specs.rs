@@ -69,6 +69,7 @@ fn a_convnet_spec_reads_with_its_defaults_and_dim() {
             grad_samples: 100,
             measure_every: 500,
             test_samples: None,
+            paper_logs: false,
         }
     );
     assert_eq!((s.workload.kind(), s.workload.dim()), ("convnet", 24_408));
@@ -81,7 +82,8 @@ fn a_convnet_spec_reads_with_its_defaults_and_dim() {
     let m = parse(&with(
         "dataset = \"cifar10\"\ndata_dir = \"data/cifar-10-batches-bin\"",
         "dataset = \"mnist\"\ndata_dir = \"data/mnist\"\nbatch_size = 8\nsamples_per_label = 50\n\
-         grad_samples = 16\nmeasure_every = 25\nhead_norm = 1.5\ninit_seed = 9",
+         grad_samples = 16\nmeasure_every = 25\nhead_norm = 1.5\ninit_seed = 9\n\
+         log_schedule = \"paper\"\ntest_samples = 0",
     ))
     .expect("mnist");
     let Workload::Network(w) = &m.workload else {
@@ -100,6 +102,7 @@ fn a_convnet_spec_reads_with_its_defaults_and_dim() {
         (w.head_norm, w.init_seed, m.workload.dim()),
         (1.5, 9, 24_264)
     );
+    assert_eq!((w.paper_logs, w.test_samples), (true, Some(0)));
     let syn = parse(&with(
         "dataset = \"cifar10\"\ndata_dir = \"data/cifar-10-batches-bin\"",
         "dataset = \"synthetic\"",
@@ -162,6 +165,11 @@ fn network_rules_name_their_keys() {
             "width = 8",
             "width = 8\ntest_samples = -1",
             "workload.test_samples",
+        ),
+        (
+            "width = 8",
+            "width = 8\nlog_schedule = \"log\"",
+            "workload.log_schedule :: must be \"linear\" or \"paper\"",
         ),
         (
             "width = 8",

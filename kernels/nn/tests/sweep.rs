@@ -24,6 +24,7 @@ fn batch(protocol: Protocol, points: &[(f64, f64)]) -> NetworkBatch {
         init_seed: 1,
         grad_samples: 3,
         measure_every: 20,
+        paper_logs: false,
         protocol,
         init_radius: 1.0,
         schedule: Schedule {
@@ -274,4 +275,37 @@ fn a_batch_the_runner_cannot_honour_is_refused_by_field() {
     b.measure_every = 0;
     let err = run_network(&b, &data(), None, &NoObserver).expect_err("invalid");
     assert!(err.to_string().contains("measure_every"), "{err}");
+}
+
+#[test]
+fn the_paper_log_schedule_is_spec_7_3s() {
+    use sweep_nn::sweep::paper_log_iterations;
+    let logs = paper_log_iterations(1_000_000);
+    assert_eq!(logs.len(), 200);
+    assert_eq!(logs.iter().filter(|&&t| t <= 10_000).count(), 50);
+    assert_eq!(
+        (logs[0], logs[48], logs[49], logs[199]),
+        (200, 9_800, 10_000, 1_000_000)
+    );
+    assert!(logs.windows(2).all(|w| w[0] < w[1]));
+    // Shorter runs keep what they reach: every 200 steps below 10⁴.
+    assert_eq!(paper_log_iterations(1_000), [200, 400, 600, 800, 1_000]);
+
+    // A run on it logs (and measures) exactly there, besides its estimates and window measurements.
+    let data = data();
+    let mut b = batch(Protocol::FixedLr, &[(0.5, 0.05)]);
+    b.schedule.iterations = 1_000;
+    b.schedule.average_last = 100;
+    b.entropy.log_every = 500;
+    b.measure_every = 50;
+    b.paper_logs = true;
+    let seen = Collect::default();
+    run_network(&b, &data, None, &seen).expect("run");
+    let rows = seen.0.into_inner().expect("rows");
+    let at: Vec<u64> = rows.iter().map(|r| r.iteration).collect();
+    assert_eq!(at, [200, 400, 500, 600, 800, 950, 1_000]);
+    assert!(
+        rows.iter().all(|r| r.trace_sigma.is_some()),
+        "every log is measured"
+    );
 }

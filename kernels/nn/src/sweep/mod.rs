@@ -17,6 +17,8 @@
 //! step, while one every 20 steps agreed within 1 %). Series rows go out every
 //! `schedule.log_every` steps (batch loss and ‖w‖) and at each estimate or measurement (the
 //! full-batch loss replaces the batch loss there; entropies, tr Σ, ‖∇L‖², on the unit sphere).
+//! With `paper_logs`, series rows come at SPEC §7.3's log-spaced iterations instead, each with a
+//! gradient measurement as in the paper's code; the stationary values still average the window.
 //!
 //! Points run in parallel on the caller's rayon pool, one point per thread: at these sizes one
 //! thread per training step is faster than splitting a step (see [`crate::real`]), and the result
@@ -55,6 +57,9 @@ pub struct NetworkBatch {
     /// Gradient measurements every this-many iterations inside the stationary window (besides
     /// those at every entropy estimate's iteration).
     pub measure_every: u64,
+    /// Series rows, each with a gradient measurement, at SPEC §7.3's log iterations
+    /// ([`paper_log_iterations`]) instead of every `schedule.log_every` steps.
+    pub paper_logs: bool,
     /// The protocol; points carry (first, second) as in [`ChainPoint`].
     pub protocol: Protocol,
     /// Initial ‖w‖ for fixed ELR and fixed LR (the sphere starts on its radius).
@@ -101,6 +106,21 @@ impl NetworkBatch {
         }
         Ok(())
     }
+}
+
+/// SPEC §7.3's log schedule, `unique(int([200, 400, …, 9800] ++ logspace(4, log10(N), 151)))`
+/// for a run of `iterations` = N steps (200 logs for N = 10⁶, 50 of them up to 10⁴), keeping the
+/// iterations the run reaches.
+pub fn paper_log_iterations(iterations: u64) -> Vec<u64> {
+    let mut logs: Vec<u64> = (1..=49).map(|k| 200 * k).collect();
+    if iterations >= 10_000 {
+        let top = (iterations as f64).log10();
+        logs.extend((0..151).map(|k| 10f64.powf(4.0 + (top - 4.0) * k as f64 / 150.0) as u64));
+    }
+    logs.retain(|&t| t >= 1 && t <= iterations);
+    logs.sort_unstable();
+    logs.dedup();
+    logs
 }
 
 /// What every point of a run shares.

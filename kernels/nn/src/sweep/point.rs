@@ -88,6 +88,12 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
     let mut status = PointStatus::Done;
     let mut last_report = 0u64;
     let mut iterations = 0u64;
+    let paper_logs = if b.paper_logs {
+        super::paper_log_iterations(b.schedule.iterations)
+    } else {
+        Vec::new()
+    };
+    let mut next_log = paper_logs.iter().copied().peekable();
     for t in 0..b.schedule.iterations {
         if t % POLL_EVERY == 0 {
             if shared.observer.cancelled() {
@@ -123,10 +129,16 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
                 .for_each(|(u, &x)| *u = f64::from(x) / r);
             queue.commit(r);
         }
-        let logged = done % b.schedule.log_every == 0;
+        let logged = if b.paper_logs {
+            next_log.next_if_eq(&done).is_some()
+        } else {
+            done % b.schedule.log_every == 0
+        };
         let estimate = queue.is_full() && done % b.entropy.log_every == 0;
         let in_window = window.batch_of(done).is_some();
-        let measure = done % b.entropy.log_every == 0 || (in_window && done % b.measure_every == 0);
+        let measure = done % b.entropy.log_every == 0
+            || (in_window && done % b.measure_every == 0)
+            || (b.paper_logs && logged);
         if !(logged || estimate || measure) {
             continue;
         }
