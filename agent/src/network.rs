@@ -5,16 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sweep_kernels::isotropic::{ChainPoint, EntropySchedule, Schedule};
-use sweep_kernels::rng::point_seed;
 use sweep_nn::Architecture;
+pub use sweep_nn::data::DataError;
 use sweep_nn::data::cifar::Cifar;
-use sweep_nn::data::{DataError, Dataset, Split};
+use sweep_nn::data::{Dataset, Split};
 use sweep_nn::sweep::NetworkBatch;
 use sweep_proto::v1;
 use sweep_spec::{DatasetKind, NetworkKind, NetworkWorkload, SweepSpec};
 
-use crate::workload::estimator_mode;
+use crate::workload::{chain_points, entropy_schedule, schedule};
 
 /// Images per class of the `synthetic` set when `samples_per_label` is not given.
 pub const SYNTHETIC_PER_LABEL: usize = 100;
@@ -51,8 +50,9 @@ pub fn load_data(w: &NetworkWorkload) -> Result<NetworkData, DataError> {
         DatasetKind::Synthetic => {
             let per_label = w.samples_per_label.unwrap_or(SYNTHETIC_PER_LABEL);
             let train = Dataset::synthetic(w.init_seed, per_label);
-            let test =
-                want_test.then(|| Dataset::synthetic_split(w.init_seed, per_label, Split::Test));
+            let stats = Some((train.mean.clone(), train.std.clone()));
+            let test = want_test
+                .then(|| Dataset::synthetic_split(w.init_seed, per_label, Split::Test, stats));
             (train, test)
         }
         DatasetKind::Mnist | DatasetKind::FashionMnist => {
@@ -103,28 +103,9 @@ pub fn network_batch(
         paper_logs: w.paper_logs,
         protocol: spec.protocol,
         init_radius: spec.init_radius,
-        schedule: Schedule {
-            iterations: spec.schedule.iterations,
-            log_every: spec.schedule.log_every,
-            average_last: spec.schedule.average_last,
-        },
-        entropy: EntropySchedule {
-            queue: spec.entropy.queue,
-            every: spec.entropy.every,
-            log_every: spec.entropy.log_every,
-            average_last: spec.entropy.average_last,
-            mode: estimator_mode(spec.entropy.estimator),
-        },
-        points: points
-            .iter()
-            .map(|p| ChainPoint {
-                point: p.point,
-                replica: p.replica,
-                seed: point_seed(spec.seed, p.point, p.replica),
-                first: p.first,
-                second: p.second,
-            })
-            .collect(),
+        schedule: schedule(spec),
+        entropy: entropy_schedule(spec),
+        points: chain_points(spec, points),
     }
 }
 

@@ -40,29 +40,44 @@ pub fn isotropic_batch(spec: &SweepSpec, points: &[v1::PointAssignment]) -> Opti
         protocol: spec.protocol,
         init_radius: spec.init_radius,
         sweep_seed: spec.seed,
-        schedule: Schedule {
-            iterations: spec.schedule.iterations,
-            log_every: spec.schedule.log_every,
-            average_last: spec.schedule.average_last,
-        },
-        entropy: Some(EntropySchedule {
-            queue: spec.entropy.queue,
-            every: spec.entropy.every,
-            log_every: spec.entropy.log_every,
-            average_last: spec.entropy.average_last,
-            mode: estimator_mode(spec.entropy.estimator),
-        }),
-        points: points
-            .iter()
-            .map(|p| ChainPoint {
-                point: p.point,
-                replica: p.replica,
-                seed: point_seed(spec.seed, p.point, p.replica),
-                first: p.first,
-                second: p.second,
-            })
-            .collect(),
+        schedule: schedule(spec),
+        entropy: Some(entropy_schedule(spec)),
+        points: chain_points(spec, points),
     })
+}
+
+/// The kernels' schedule of `spec`.
+pub fn schedule(spec: &SweepSpec) -> Schedule {
+    Schedule {
+        iterations: spec.schedule.iterations,
+        log_every: spec.schedule.log_every,
+        average_last: spec.schedule.average_last,
+    }
+}
+
+/// The kernels' entropy schedule of `spec`.
+pub fn entropy_schedule(spec: &SweepSpec) -> EntropySchedule {
+    EntropySchedule {
+        queue: spec.entropy.queue,
+        every: spec.entropy.every,
+        log_every: spec.entropy.log_every,
+        average_last: spec.entropy.average_last,
+        mode: estimator_mode(spec.entropy.estimator),
+    }
+}
+
+/// A task's points as chains, with their seeds derived from the sweep seed (DESIGN §4).
+pub fn chain_points(spec: &SweepSpec, points: &[v1::PointAssignment]) -> Vec<ChainPoint> {
+    points
+        .iter()
+        .map(|p| ChainPoint {
+            point: p.point,
+            replica: p.replica,
+            seed: point_seed(spec.seed, p.point, p.replica),
+            first: p.first,
+            second: p.second,
+        })
+        .collect()
 }
 
 fn measured(x: f64) -> Option<f64> {

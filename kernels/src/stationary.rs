@@ -4,6 +4,9 @@
 
 use std::collections::VecDeque;
 
+use sweep_theory::Protocol;
+use sweep_theory::predict::sde_temperature;
+
 /// Batch-means batches per window (fewer when the window is shorter).
 const WINDOW_BATCHES: u64 = 20;
 
@@ -81,4 +84,71 @@ pub fn estimates_mean_sem(est: &VecDeque<f64>, window: u64, spacing: u64) -> (f6
     let var = est.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
     let overlap = (window as f64 / spacing.max(1) as f64).clamp(1.0, n);
     (mean, (var * overlap / n).sqrt())
+}
+
+/// The state variables DESIGN §5 derives from a point's stationary means, the same for isotropic
+/// chains and networks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StateVariables {
+    /// T: the SDE closed form at the point's σ² (NaN if the inputs are out of range).
+    pub temperature: f64,
+    /// P: λ, or `wd_eff` on the fixed sphere.
+    pub pressure: f64,
+    /// V: r̄²/2, or r²/2 on the fixed sphere.
+    pub volume: f64,
+    /// Fixed sphere: the Pythagorean (E‖w̃‖² − r²)/(2ηr²) (SPEC §16.6), else NaN.
+    pub wd_eff: f64,
+    /// Its standard error from that of E‖w̃‖².
+    pub wd_eff_sem: f64,
+    /// Fixed sphere: the paper's linearised (E‖w̃‖ − r)/(η r) (SPEC §3.6), else NaN.
+    pub wd_eff_linear: f64,
+}
+
+/// Window means a point's state variables come from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WindowMeans {
+    /// r̄.
+    pub radius: f64,
+    /// E‖w̃‖ (pre-projection norm).
+    pub pre_norm: f64,
+    /// E‖w̃‖².
+    pub pre_norm_sq: f64,
+    /// Standard error of E‖w̃‖².
+    pub pre_norm_sq_sem: f64,
+}
+
+/// T, P, V and `wd_eff` of a point (`first`, `second`) of `protocol` in dimension `dim`.
+pub fn state_variables(
+    protocol: Protocol,
+    first: f64,
+    second: f64,
+    dim: usize,
+    sigma2: f64,
+    m: WindowMeans,
+) -> StateVariables {
+    let temperature = sweep_theory::Hyper::new(protocol, first, second)
+        .and_then(|h| sde_temperature(&h, dim, sigma2))
+        .unwrap_or(f64::NAN);
+    match protocol {
+        Protocol::FixedSphere => {
+            let (r, eta) = (second, first * second * second);
+            let wd_eff = (m.pre_norm_sq - r * r) / (2.0 * eta * r * r);
+            StateVariables {
+                temperature,
+                pressure: wd_eff,
+                volume: r * r / 2.0,
+                wd_eff,
+                wd_eff_sem: m.pre_norm_sq_sem / (2.0 * eta * r * r),
+                wd_eff_linear: (m.pre_norm - r) / (eta * r),
+            }
+        }
+        Protocol::FixedElr | Protocol::FixedLr => StateVariables {
+            temperature,
+            pressure: second,
+            volume: m.radius * m.radius / 2.0,
+            wd_eff: f64::NAN,
+            wd_eff_sem: f64::NAN,
+            wd_eff_linear: f64::NAN,
+        },
+    }
 }

@@ -4,7 +4,7 @@
 //! never wait for a network to be built; `sweep-nn` checks these counts against its layer list.
 
 use crate::error::Problems;
-use crate::model::Entropy;
+use crate::model::{Entropy, Schedule};
 use crate::raw::RawWorkload;
 
 /// Which network.
@@ -127,12 +127,18 @@ impl NetworkWorkload {
 /// Keys that only the isotropic model has.
 const ISOTROPIC_KEYS: [&str; 3] = ["dim", "sigma2", "target_seed"];
 
+/// Synthetic images per class at most (10 classes of 1 KiB images: about 1 GiB).
+pub const MAX_SYNTHETIC_PER_LABEL: usize = 100_000;
+
 /// Validates a network `[workload]`; `entropy` gives the defaults of M (the queue length) and
-/// `measure_every` (the estimate interval).
+/// `measure_every` (the estimate interval), and with `schedule` the measurements in the
+/// stationary window are counted. Without a valid `[entropy]` (already reported) the keys that
+/// default from it are not reported again.
 pub(crate) fn network(
     p: &mut Problems,
     kind: NetworkKind,
     w: &RawWorkload,
+    schedule: Option<Schedule>,
     entropy: Option<Entropy>,
 ) -> Option<NetworkWorkload> {
     for (key, given) in
@@ -216,6 +222,9 @@ pub(crate) fn network(
             i64::from(u32::MAX),
         ),
     };
+    if entropy.is_none() && (w.grad_samples.is_none() || w.measure_every.is_none()) {
+        return None;
+    }
     let grad_samples = bounded(
         p,
         "workload.grad_samples",
@@ -232,6 +241,25 @@ pub(crate) fn network(
         1,
         i64::MAX / 4,
     );
+    if let (Some(s), Some(e), Some(every)) = (schedule, entropy, measure_every) {
+        let window = s.iterations - s.average_last;
+        let count = |n: u64| s.iterations / n - window / n;
+        let every = every as u64;
+        // Multiples of either interval, each counted once.
+        let lcm = every / gcd(every, e.log_every) * e.log_every;
+        let measured = count(every) + count(e.log_every) - count(lcm);
+        if measured < 2 {
+            p.add(
+                "workload.measure_every",
+                format!(
+                    "the stationary window (the last {} iterations) holds {measured} gradient \
+                     measurement(s) every {every} or {} iterations; at least 2 are needed for \
+                     tr Σ and its error: lower measure_every or lengthen schedule.average_last",
+                    s.average_last, e.log_every
+                ),
+            );
+        }
+    }
     let test_samples = match w.test_samples {
         None => None,
         Some(_) => bounded(
@@ -254,6 +282,16 @@ pub(crate) fn network(
             false
         }
     };
+    if let (Some(DatasetKind::Synthetic), Some(n)) = (dataset, samples_per_label)
+        && n > MAX_SYNTHETIC_PER_LABEL
+    {
+        p.add(
+            "workload.samples_per_label",
+            format!(
+                "the synthetic set is generated in memory: at most {MAX_SYNTHETIC_PER_LABEL} per class, got {n}"
+            ),
+        );
+    }
     Some(NetworkWorkload {
         kind,
         width: width?,
@@ -273,6 +311,11 @@ pub(crate) fn network(
     })
 }
 
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a.max(1) } else { gcd(b, a % b) }
+}
+
+/// [`crate::validate`]'s integer rule, as a size.
 fn bounded(
     p: &mut Problems,
     key: &str,
@@ -281,17 +324,7 @@ fn bounded(
     min: i64,
     max: i64,
 ) -> Option<usize> {
-    match value.or(default) {
-        None => {
-            p.add(key, "is required for a network workload");
-            None
-        }
-        Some(v) if v < min || v > max => {
-            p.add(key, format!("must be between {min} and {max}, got {v}"));
-            None
-        }
-        Some(v) => Some(v as usize),
-    }
+    crate::validate::int(p, key, value, default, min, max).map(|v| v as usize)
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub fn parse(text: &str) -> Result<SweepSpec, SpecError> {
 }
 
 /// An integer ≥ `min` (and ≤ `max`), or a recorded problem.
-fn int(
+pub(crate) fn int(
     p: &mut Problems,
     key: &str,
     value: Option<i64>,
@@ -88,7 +88,7 @@ pub fn validate(raw: RawSpec) -> Result<SweepSpec, SpecError> {
     let (protocol, init_radius) = protocol(&mut p, raw.protocol);
     let schedule = schedule(&mut p, raw.schedule);
     let entropy = entropy(&mut p, raw.entropy, schedule);
-    let workload = workload(&mut p, raw.workload, entropy);
+    let workload = workload(&mut p, raw.workload, schedule, entropy);
     let execution = execution(&mut p, raw.execution);
     if let (Some(Workload::Network(n)), Some(e)) = (&workload, &execution)
         && e.backend == Backend::Cuda
@@ -178,6 +178,7 @@ pub fn validate(raw: RawSpec) -> Result<SweepSpec, SpecError> {
 fn workload(
     p: &mut Problems,
     raw: Option<RawWorkload>,
+    schedule: Option<Schedule>,
     entropy: Option<Entropy>,
 ) -> Option<Workload> {
     let Some(w) = raw else {
@@ -225,8 +226,12 @@ fn workload(
                 target_seed: target_seed as u64,
             })
         }
-        Some("convnet") => network(p, NetworkKind::ConvNet, &w, entropy).map(Workload::Network),
-        Some("resnet18") => network(p, NetworkKind::ResNet18, &w, entropy).map(Workload::Network),
+        Some("convnet") => {
+            network(p, NetworkKind::ConvNet, &w, schedule, entropy).map(Workload::Network)
+        }
+        Some("resnet18") => {
+            network(p, NetworkKind::ResNet18, &w, schedule, entropy).map(Workload::Network)
+        }
         Some(other) => {
             p.add(
                 "workload.kind",

@@ -167,6 +167,16 @@ fn network_rules_name_their_keys() {
             "workload.test_samples",
         ),
         (
+            "average_last = 5000",
+            "average_last = 400",
+            "workload.measure_every :: the stationary window (the last 400 iterations) holds 1 gradient",
+        ),
+        (
+            "dataset = \"cifar10\"\ndata_dir = \"data/cifar-10-batches-bin\"",
+            "dataset = \"synthetic\"\nsamples_per_label = 200000",
+            "workload.samples_per_label :: the synthetic set is generated in memory",
+        ),
+        (
             "width = 8",
             "width = 8\nlog_schedule = \"log\"",
             "workload.log_schedule :: must be \"linear\" or \"paper\"",
@@ -232,4 +242,14 @@ fn network_adiabats_default_to_gamma_two() {
         let expected = 1e-2 * (wd / 1e-2f64).sqrt();
         assert!((elr / expected - 1.0).abs() < 1e-6, "elr {elr} at wd {wd}");
     }
+}
+
+#[test]
+fn a_bad_entropy_table_is_not_blamed_on_the_workload() {
+    let got = problems(&with("queue = 100", "queue = 1000"));
+    assert!(
+        got.iter().any(|p| p.starts_with("entropy.queue")),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|p| p.starts_with("workload.")), "{got:?}");
 }

@@ -49,6 +49,9 @@ async fn check_data(w: sweep_spec::NetworkWorkload) -> Result<(), CliError> {
     let read = tokio::task::spawn_blocking(move || sweep_agent::network::load_data(&w)).await;
     match read {
         Ok(Ok(_)) => Ok(()),
+        Ok(Err(e @ sweep_agent::network::DataError::TooFewPerLabel { .. })) => {
+            Err(CliError::Usage(format!("workload.samples_per_label: {e}")))
+        }
         Ok(Err(e)) => Err(CliError::Usage(format!(
             "workload.data_dir: {e} (relative paths are taken from the working directory)"
         ))),

@@ -293,3 +293,28 @@ fn sampler_is_deterministic_in_range_and_uniform() {
     let big = BatchSampler::new(3, 50_000, 128);
     assert!((0..100).all(|t| big.indices(t).iter().all(|&i| i < 50_000)));
 }
+
+#[test]
+fn subsets_keep_the_first_images_of_each_class_or_name_the_short_class() {
+    let all = Dataset::synthetic(1, 5); // labels 0, 1, …, 9, 0, 1, …
+    let two = all
+        .first_per_label(2, Path::new("syn"))
+        .expect("two per class");
+    assert_eq!(two.len(), 20);
+    assert_eq!(two.labels, all.labels[..20]);
+    assert_eq!(two.pixels, all.pixels[..20 * 1024]);
+    assert_eq!(
+        (two.mean.clone(), two.std.clone()),
+        (all.mean.clone(), all.std.clone())
+    );
+    let err = all
+        .first_per_label(6, Path::new("syn"))
+        .expect_err("only five per class")
+        .to_string();
+    assert!(
+        err.contains("syn") && err.contains("class 0 has 5") && err.contains("= 6"),
+        "{err}"
+    );
+    assert_eq!(all.first(3).labels, [0, 1, 2]);
+    assert_eq!(all.first(1000).len(), 50);
+}

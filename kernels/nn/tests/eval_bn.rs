@@ -144,3 +144,22 @@ fn running_statistics_follow_pytorchs_update() {
         }
     }
 }
+
+#[test]
+fn statistics_of_another_width_are_refused() {
+    let data = Dataset::synthetic(2, 2);
+    let (x, labels) = data.batch::<f64>(&(0..8).collect::<Vec<_>>());
+    let (small, s_si) =
+        Network::<f64>::initial(Architecture::ConvNet { c: 2 }, 1, 10, 3, 4, 1.0, 10.0).unwrap();
+    let (big, b_si) =
+        Network::<f64>::initial(Architecture::ConvNet { c: 3 }, 1, 10, 3, 4, 1.0, 10.0).unwrap();
+    let mut grad = vec![0.0; small.dim()];
+    let mut stats = Vec::new();
+    small
+        .loss_grad_recording(&s_si, &x, &labels, &mut grad, &mut stats)
+        .unwrap();
+    assert!(matches!(
+        big.evaluate(&b_si, &x, &labels, &stats),
+        Err(NetError::BnStats { .. })
+    ));
+}

@@ -93,7 +93,12 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
     ] {
         let b = batch(protocol, &[hyper]);
         let seen = Collect::default();
-        let test = Dataset::synthetic_split(5, 3, Split::Test);
+        let test = Dataset::synthetic_split(
+            5,
+            3,
+            Split::Test,
+            Some((data.mean.clone(), data.std.clone())),
+        );
         let got = run_network(&b, &data, Some(&test), &seen)
             .expect("run")
             .remove(0);

@@ -2,12 +2,13 @@
 
 use std::collections::VecDeque;
 
-use sweep_theory::predict::sde_temperature;
-use sweep_theory::{Hyper, Protocol};
+use sweep_theory::Protocol;
 
 use super::config::{ChainPoint, IsotropicBatch};
 use super::group::LaneSums;
-use crate::stationary::{estimates_mean_sem, mean_sem};
+use crate::stationary::{
+    StateVariables, WindowMeans, estimates_mean_sem, mean_sem, state_variables,
+};
 use crate::summary::{PointStatus, PointSummary};
 
 /// Reduces lane `lane` of the per-batch `sums` into its summary.
@@ -38,27 +39,27 @@ pub fn summarise(
         .as_ref()
         .map_or((1, 1), |e| (e.queue as u64 * e.every, e.log_every));
     let (entropy_unit, entropy_unit_sem) = estimates_mean_sem(estimates, window, spacing);
-    let (first, second) = (point.first, point.second);
     // T as DESIGN §5 defines the column: the SDE closed form of sweep-theory (validated inputs).
-    let temperature = Hyper::new(batch.protocol, first, second)
-        .and_then(|h| sde_temperature(&h, batch.model.dim, sigma2))
-        .unwrap_or(f64::NAN);
-    let (wd_eff, wd_eff_sem, wd_eff_linear, pressure, volume) = match batch.protocol {
-        Protocol::FixedSphere => {
-            let (r, eta) = (second, first * second * second);
-            let wd_eff = (pre_norm_sq - r * r) / (2.0 * eta * r * r);
-            let sem = pre_norm_sq_sem / (2.0 * eta * r * r);
-            let linear = (pre_norm - r) / (eta * r);
-            (wd_eff, sem, linear, wd_eff, r * r / 2.0)
-        }
-        Protocol::FixedElr | Protocol::FixedLr => (
-            f64::NAN,
-            f64::NAN,
-            f64::NAN,
-            second,
-            radius_mean * radius_mean / 2.0,
-        ),
-    };
+    let StateVariables {
+        temperature,
+        pressure,
+        volume,
+        wd_eff,
+        wd_eff_sem,
+        wd_eff_linear,
+    } = state_variables(
+        batch.protocol,
+        point.first,
+        point.second,
+        batch.model.dim,
+        sigma2,
+        WindowMeans {
+            radius: radius_mean,
+            pre_norm,
+            pre_norm_sq,
+            pre_norm_sq_sem,
+        },
+    );
     let ok = status == PointStatus::Done;
     let keep = |x: f64| if ok { x } else { f64::NAN };
     PointSummary {

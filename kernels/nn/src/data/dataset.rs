@@ -71,13 +71,18 @@ impl Dataset {
         (x, idx.iter().map(|&i| self.labels[i]).collect())
     }
 
-    /// The first `n` images (all when there are fewer), keeping the normalisation.
-    pub fn first(&self, n: usize) -> Self {
-        let n = n.min(self.len());
+    /// The images `keep` (indices below `len()`), in that order, keeping the normalisation.
+    fn select(&self, keep: impl Iterator<Item = usize>) -> Self {
         let item = self.c * self.h * self.w;
+        let mut pixels = Vec::new();
+        let mut labels = Vec::new();
+        for i in keep {
+            pixels.extend_from_slice(&self.pixels[i * item..(i + 1) * item]);
+            labels.push(self.labels[i]);
+        }
         Self {
-            pixels: self.pixels[..n * item].to_vec(),
-            labels: self.labels[..n].to_vec(),
+            pixels,
+            labels,
             c: self.c,
             h: self.h,
             w: self.w,
@@ -85,6 +90,11 @@ impl Dataset {
             mean: self.mean.clone(),
             std: self.std.clone(),
         }
+    }
+
+    /// The first `n` images (all when there are fewer), keeping the normalisation.
+    pub fn first(&self, n: usize) -> Self {
+        self.select(0..n.min(self.len()))
     }
 
     /// The first `per_label` images of each class, in their original order (the paper's
@@ -108,21 +118,7 @@ impl Dataset {
                 requested: per_label,
             });
         }
-        let item = self.c * self.h * self.w;
-        let mut pixels = Vec::with_capacity(keep.len() * item);
-        for &i in &keep {
-            pixels.extend_from_slice(&self.pixels[i * item..(i + 1) * item]);
-        }
-        Ok(Self {
-            pixels,
-            labels: keep.iter().map(|&i| self.labels[i]).collect(),
-            c: self.c,
-            h: self.h,
-            w: self.w,
-            classes: self.classes,
-            mean: self.mean.clone(),
-            std: self.std.clone(),
-        })
+        Ok(self.select(keep.into_iter()))
     }
 
     /// MNIST or Fashion-MNIST from `dir` (`{train,t10k}-{images-idx3,labels-idx1}-ubyte`, each

@@ -36,12 +36,18 @@ impl Dataset {
     /// `per_label` images of each of the 10 classes (labels cycle 0, 1, …, 9), generated from
     /// `seed`, normalised by their own statistics.
     pub fn synthetic(seed: u64, per_label: usize) -> Self {
-        Self::synthetic_split(seed, per_label, super::Split::Train)
+        Self::synthetic_split(seed, per_label, super::Split::Train, None)
     }
 
     /// [`Dataset::synthetic`]'s training set or a test set: the same class templates, fresh
-    /// noise (the test images never repeat a training image).
-    pub fn synthetic_split(seed: u64, per_label: usize, split: super::Split) -> Self {
+    /// noise (the test images never repeat a training image), normalised by `stats` (mean, std)
+    /// if given (a test set takes its training set's), else by its own.
+    pub fn synthetic_split(
+        seed: u64,
+        per_label: usize,
+        split: super::Split,
+        stats: Option<(Vec<f64>, Vec<f64>)>,
+    ) -> Self {
         let noise_base: u64 = match split {
             super::Split::Train => 1 << 32,
             super::Split::Test => 2 << 32,
@@ -67,7 +73,7 @@ impl Dataset {
             }
             labels.push(label as u8);
         }
-        let (mean, std) = normalise::channel_stats(&pixels, 1, plane);
+        let (mean, std) = stats.unwrap_or_else(|| normalise::channel_stats(&pixels, 1, plane));
         Self {
             pixels,
             labels,
@@ -93,7 +99,13 @@ mod tests {
         let b = Dataset::synthetic(3, 20);
         assert_eq!(a.pixels, b.pixels);
         assert_ne!(Dataset::synthetic(4, 20).pixels, a.pixels);
-        let test = Dataset::synthetic_split(3, 20, crate::data::Split::Test);
+        let test = Dataset::synthetic_split(
+            3,
+            20,
+            crate::data::Split::Test,
+            Some((a.mean.clone(), a.std.clone())),
+        );
+        assert_eq!((&test.mean, &test.std), (&a.mean, &a.std));
         assert_eq!((test.len(), &test.labels), (200, &a.labels));
         assert_ne!(test.pixels, a.pixels, "fresh noise");
         for c in 0..10u8 {

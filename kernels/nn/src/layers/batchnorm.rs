@@ -85,6 +85,9 @@ pub enum BnMode<'a> {
         stats: &'a [BnStats],
         /// The next layer's index.
         next: usize,
+        /// Set when a layer found no entry, or one with another channel count (the pass then
+        /// used batch statistics there and its result must not be used).
+        mismatch: bool,
     },
 }
 
@@ -98,12 +101,19 @@ impl BnMode<'_> {
                 out.push(stats);
                 cache
             }
-            BnMode::Fixed { stats, next } => {
+            BnMode::Fixed {
+                stats,
+                next,
+                mismatch,
+            } => {
                 let i = *next;
                 *next += 1;
                 match stats.get(i) {
-                    Some(s) => bn_apply(x, eps, s),
-                    None => bn_forward(x, eps),
+                    Some(s) if s.mean.len() == x.c && s.var.len() == x.c => bn_apply(x, eps, s),
+                    _ => {
+                        *mismatch = true;
+                        bn_forward(x, eps)
+                    }
                 }
             }
         }

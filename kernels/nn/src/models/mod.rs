@@ -125,7 +125,9 @@ pub enum NetError {
     #[error("empty batch")]
     EmptyBatch,
     /// Evaluation-mode statistics that do not fit the network.
-    #[error("{found} BatchNorm statistics given, the network has {expected} BatchNorm layers")]
+    #[error(
+        "{found} BatchNorm statistics given for the network's {expected} BatchNorm layers, or their channel counts differ"
+    )]
     BnStats {
         /// BatchNorm layers.
         expected: usize,
@@ -368,7 +370,18 @@ impl<T: Real> Network<T> {
                 found: stats.len(),
             });
         }
-        let pass = self.pass(si, x, labels, None, &mut BnMode::Fixed { stats, next: 0 });
+        let mut mode = BnMode::Fixed {
+            stats,
+            next: 0,
+            mismatch: false,
+        };
+        let pass = self.pass(si, x, labels, None, &mut mode);
+        if let BnMode::Fixed { mismatch: true, .. } = mode {
+            return Err(NetError::BnStats {
+                expected: self.bn_layers(),
+                found: stats.len(),
+            });
+        }
         Ok(Evaluation {
             loss: pass.loss.to_f64(),
             correct: pass.correct,

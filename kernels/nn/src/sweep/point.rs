@@ -81,7 +81,8 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
     let window = Window::new(b.schedule.iterations, b.schedule.average_last);
     let mut sums = vec![WindowSums::default(); window.batches()];
     let mut queue = EntropyQueue::new(dim, b.entropy.queue);
-    let mut measurements: Vec<Measurement> = Vec::new();
+    // In-window measurements with the window batch they fall in (standard errors by batch means).
+    let mut measurements: Vec<(usize, Measurement)> = Vec::new();
     let mut estimates: VecDeque<f64> = VecDeque::new();
     let mut measured = 0u64;
     let mut rows: Vec<SeriesRow> = Vec::new();
@@ -105,7 +106,10 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
         let log = match trainer.step(update) {
             Ok(log) => log,
             Err(TrainError::NonFinite { iteration }) => {
-                status = PointStatus::Diverged { iteration };
+                // `iteration` is the step's 0-based index: it ends iteration + 1.
+                status = PointStatus::Diverged {
+                    iteration: iteration + 1,
+                };
                 break;
             }
             Err(TrainError::Net(e)) => return Err(net_error(e)),
@@ -178,8 +182,8 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
             row.loss = Some(m.full_loss);
             row.trace_sigma = Some(m.trace_sigma);
             row.full_grad_sq = Some(m.full_grad_sq);
-            if in_window {
-                measurements.push(m);
+            if let Some(k) = window.batch_of(done) {
+                measurements.push((k, m));
             }
         }
         rows.push(row);
@@ -196,6 +200,7 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
         dim,
         p,
         &sums,
+        window.batches(),
         &measurements,
         &estimates,
         &tests,

@@ -6,10 +6,11 @@
 use std::collections::VecDeque;
 
 use sweep_kernels::isotropic::ChainPoint;
-use sweep_kernels::stationary::{estimates_mean_sem, mean_sem};
+use sweep_kernels::stationary::{
+    StateVariables, WindowMeans, estimates_mean_sem, mean_sem, state_variables,
+};
 use sweep_kernels::{PointStatus, PointSummary};
-use sweep_theory::predict::sde_temperature;
-use sweep_theory::{Hyper, Protocol};
+use sweep_theory::Protocol;
 
 use super::NetworkBatch;
 use crate::train::StepLog;
@@ -57,10 +58,28 @@ pub(super) struct TestEval {
     pub accuracy: f64,
 }
 
-/// Mean and standard error of independent-looking values (measurements `log_every` apart).
-fn plain_mean_sem(values: impl Iterator<Item = f64>) -> (f64, f64) {
+/// Mean and standard error by batch means of the window's measurements: dense measurements are
+/// correlated (tr Σ and ‖∇L‖² have long excursions), so they are averaged per window batch first,
+/// like the per-step sums.
+fn batch_mean_sem(
+    batches: usize,
+    measurements: &[(usize, Measurement)],
+    f: fn(&Measurement) -> f64,
+) -> (f64, f64) {
+    let mut per = vec![(0.0, 0u64); batches];
+    for (k, m) in measurements {
+        if let Some(b) = per.get_mut(*k) {
+            b.0 += f(m);
+            b.1 += 1;
+        }
+    }
+    mean_sem(per.into_iter())
+}
+
+/// Mean of the retained test evaluations.
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
     let v: VecDeque<f64> = values.collect();
-    estimates_mean_sem(&v, 1, 1)
+    estimates_mean_sem(&v, 1, 1).0
 }
 
 /// The summary of point `p`.
@@ -70,7 +89,8 @@ pub(super) fn summarise(
     dim: usize,
     p: &ChainPoint,
     sums: &[WindowSums],
-    measurements: &[Measurement],
+    batches: usize,
+    measurements: &[(usize, Measurement)],
     estimates: &VecDeque<f64>,
     tests: &VecDeque<TestEval>,
     status: PointStatus,
@@ -83,37 +103,38 @@ pub(super) fn summarise(
     let (radius_sq_mean, _) = of(|s| s.radius_sq);
     let (pre_norm, _) = of(|s| s.pre_norm);
     let (pre_norm_sq, pre_norm_sq_sem) = of(|s| s.pre_norm_sq);
-    let (loss_mean, loss_sem) = plain_mean_sem(measurements.iter().map(|m| m.full_loss));
+    let (loss_mean, loss_sem) = batch_mean_sem(batches, measurements, |m| m.full_loss);
     let (entropy_unit, entropy_unit_sem) = estimates_mean_sem(
         estimates,
         b.entropy.queue as u64 * b.entropy.every,
         b.entropy.log_every,
     );
-    let (trace_sigma, trace_sigma_sem) = plain_mean_sem(measurements.iter().map(|m| m.trace_sigma));
+    let (trace_sigma, trace_sigma_sem) = batch_mean_sem(batches, measurements, |m| m.trace_sigma);
     let (full_grad_sq, full_grad_sq_sem) =
-        plain_mean_sem(measurements.iter().map(|m| m.full_grad_sq));
+        batch_mean_sem(batches, measurements, |m| m.full_grad_sq);
     let sigma2 = trace_sigma / (d - 1.0);
-    let (test_loss, _) = plain_mean_sem(tests.iter().map(|t| t.loss));
-    let (test_accuracy, _) = plain_mean_sem(tests.iter().map(|t| t.accuracy));
-    let temperature = Hyper::new(b.protocol, p.first, p.second)
-        .and_then(|h| sde_temperature(&h, dim, sigma2))
-        .unwrap_or(f64::NAN);
-    let (wd_eff, wd_eff_sem, wd_eff_linear, pressure, volume) = match b.protocol {
-        Protocol::FixedSphere => {
-            let (r, eta) = (p.second, p.first * p.second * p.second);
-            let wd_eff = (pre_norm_sq - r * r) / (2.0 * eta * r * r);
-            let sem = pre_norm_sq_sem / (2.0 * eta * r * r);
-            let linear = (pre_norm - r) / (eta * r);
-            (wd_eff, sem, linear, wd_eff, r * r / 2.0)
-        }
-        Protocol::FixedElr | Protocol::FixedLr => (
-            f64::NAN,
-            f64::NAN,
-            f64::NAN,
-            p.second,
-            radius_mean * radius_mean / 2.0,
-        ),
-    };
+    let test_loss = mean(tests.iter().map(|t| t.loss));
+    let test_accuracy = mean(tests.iter().map(|t| t.accuracy));
+    let StateVariables {
+        temperature,
+        pressure,
+        volume,
+        wd_eff,
+        wd_eff_sem,
+        wd_eff_linear,
+    } = state_variables(
+        b.protocol,
+        p.first,
+        p.second,
+        dim,
+        sigma2,
+        WindowMeans {
+            radius: radius_mean,
+            pre_norm,
+            pre_norm_sq,
+            pre_norm_sq_sem,
+        },
+    );
     let ok = status == PointStatus::Done;
     let keep = |x: f64| if ok { x } else { f64::NAN };
     PointSummary {

@@ -56,7 +56,9 @@ pub struct Trainer<'a, T> {
 }
 
 /// PyTorch's running BatchNorm statistics: `r ← (1 − m)·r + m·b` per step, from mean 0 and
-/// variance 1, with the batch's unbiased variance.
+/// variance 1, with the batch's unbiased variance. Only training steps update them; in the
+/// paper's code the measurement passes (also in training mode) update them too, a small
+/// difference since both see batches at the current weights.
 #[derive(Clone, Debug)]
 struct RunningBn {
     momentum: f64,
