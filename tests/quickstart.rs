@@ -47,27 +47,11 @@ fn quickstart_results_are_one_row_per_point_and_bitwise_the_kernels() {
             (w.point, w.replica, w.seed)
         );
         let bits = |v: Option<f64>| v.map(f64::to_bits);
-        let pairs = [
-            (row.loss_mean, w.loss_mean),
-            (row.radius_mean, w.radius_mean),
-            (row.entropy_unit, w.entropy_unit),
-            (row.entropy, w.entropy),
-            (row.sigma2, w.sigma2),
-            (row.trace_sigma, w.trace_sigma),
-            (row.full_grad_sq, w.full_grad_sq),
-            (row.temperature, w.temperature),
-            (row.pressure, w.pressure),
-            (row.volume, w.volume),
-            (row.wd_eff, w.wd_eff),
-            (row.loss_sem, w.loss_sem),
-            (row.radius_sem, w.radius_sem),
-            (row.entropy_unit_sem, w.entropy_unit_sem),
-        ];
-        for (i, (a, b)) in pairs.into_iter().enumerate() {
+        for (name, a, b) in common::stored_and_direct(row, &w) {
             assert_eq!(
                 bits(a),
                 bits(b),
-                "point {} replica {} value {i}",
+                "point {} replica {} {name}",
                 row.point,
                 row.replica
             );

@@ -239,3 +239,31 @@ pub fn assert_one_row_per_point(rows: &[sweep_results::ResultRow], points: u32) 
     assert_eq!(keys, want, "exactly one row per point");
     assert!(rows.iter().all(|r| r.status == sweep_results::Status::Done));
 }
+
+/// Every measured column of a stored row next to the same value of the wire row the agent built,
+/// by name, for bitwise comparisons of `sweepctl` results with direct kernel calls.
+pub fn stored_and_direct(
+    row: &sweep_results::ResultRow,
+    w: &sweep_proto::v1::PointResult,
+) -> Vec<(&'static str, Option<f64>, Option<f64>)> {
+    vec![
+        ("loss_mean", row.loss_mean, w.loss_mean),
+        ("radius_mean", row.radius_mean, w.radius_mean),
+        ("entropy_unit", row.entropy_unit, w.entropy_unit),
+        ("entropy", row.entropy, w.entropy),
+        ("sigma2", row.sigma2, w.sigma2),
+        ("trace_sigma", row.trace_sigma, w.trace_sigma),
+        ("full_grad_sq", row.full_grad_sq, w.full_grad_sq),
+        ("temperature", row.temperature, w.temperature),
+        ("pressure", row.pressure, w.pressure),
+        ("volume", row.volume, w.volume),
+        ("wd_eff", row.wd_eff, w.wd_eff),
+        ("loss_sem", row.loss_sem, w.loss_sem),
+        ("radius_sem", row.radius_sem, w.radius_sem),
+        ("entropy_unit_sem", row.entropy_unit_sem, w.entropy_unit_sem),
+        ("trace_sigma_sem", row.trace_sigma_sem, w.trace_sigma_sem),
+        ("full_grad_sq_sem", row.full_grad_sq_sem, w.full_grad_sq_sem),
+        ("test_loss", row.test_loss, w.test_loss),
+        ("test_accuracy", row.test_accuracy, w.test_accuracy),
+    ]
+}

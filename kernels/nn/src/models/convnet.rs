@@ -5,7 +5,7 @@
 //!
 //! `dim = 9·C_in·c + 378c²`: 24 408 for c = 8 with 3 channels, 24 264 with 1 channel.
 
-use super::{Network, Pass, correct};
+use super::{Network, Pass, head_backward, head_forward};
 use crate::layers::*;
 use crate::real::Real;
 use crate::tensor::Act;
@@ -58,18 +58,11 @@ pub(crate) fn run<T: Real>(
         h = out;
     }
     let (feat, arg4) = maxpool_forward(&h, 4);
-    let f = feat.c;
-    let head = net.head();
-    let out = linear_forward(&head.weight, &head.bias, &feat.data, f, feat.n);
-    let (loss, dlogits) = cross_entropy(&out, labels);
-    let pass = Pass {
-        loss,
-        correct: correct(&out, labels),
-    };
+    let (pass, dlogits) = head_forward(net, &feat, labels);
     let Some(grad) = grad else {
         return pass;
     };
-    let dfeat = feat.with_data(linear_backward(&head.weight, f, &dlogits));
+    let dfeat = head_backward(net, &feat, &dlogits);
     let mut dh = maxpool_backward(&h, &arg4, &dfeat);
     for (i, st) in stages.iter().enumerate().rev() {
         let drelu = match &st.pool {

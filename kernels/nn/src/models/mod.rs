@@ -8,7 +8,9 @@ pub mod resnet18;
 use thiserror::Error;
 
 use crate::layers::batchnorm::BN_EPS;
-use crate::layers::{BnMode, BnStats, Conv, HeadOut};
+use crate::layers::{
+    BnMode, BnStats, Conv, HeadOut, cross_entropy, linear_backward, linear_forward,
+};
 use crate::real::Real;
 use crate::tensor::Act;
 
@@ -156,6 +158,32 @@ pub(crate) fn correct<T: Real>(out: &HeadOut<T>, labels: &[u8]) -> usize {
             best == usize::from(label)
         })
         .count()
+}
+
+/// The frozen head on the pooled features `feat` (`[features, n]`): the pass's loss and
+/// accuracy, and dL/dlogits for the backward pass.
+pub(crate) fn head_forward<T: Real>(
+    net: &Network<T>,
+    feat: &Act<T>,
+    labels: &[u8],
+) -> (Pass<T>, HeadOut<T>) {
+    let head = net.head();
+    let out = linear_forward(&head.weight, &head.bias, &feat.data, feat.c, feat.n);
+    let (loss, dlogits) = cross_entropy(&out, labels);
+    let pass = Pass {
+        loss,
+        correct: correct(&out, labels),
+    };
+    (pass, dlogits)
+}
+
+/// dL/dfeat from dL/dlogits through the frozen head.
+pub(crate) fn head_backward<T: Real>(
+    net: &Network<T>,
+    feat: &Act<T>,
+    dlogits: &HeadOut<T>,
+) -> Act<T> {
+    feat.with_data(linear_backward(&net.head().weight, feat.c, dlogits))
 }
 
 /// Loss and accuracy of a batch in evaluation mode.

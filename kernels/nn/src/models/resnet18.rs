@@ -12,7 +12,7 @@
 //! Parameter order: the stem conv, then per block `conv_a`, `conv_b`, and the shortcut conv if any.
 //! `dim = 9·C_in·k + 2724k²`: 43 692 for k = 4 with 3 channels, 43 620 with 1 channel.
 
-use super::{Network, Pass, correct};
+use super::{Network, Pass, head_backward, head_forward};
 use crate::layers::*;
 use crate::real::Real;
 use crate::tensor::Act;
@@ -101,18 +101,11 @@ pub(crate) fn run<T: Real>(
     let bnf = bn.forward(&h, eps);
     let r = relu_forward(&bnf.y);
     let feat = avgpool_forward(&r, 4);
-    let f = feat.c;
-    let head = net.head();
-    let out = linear_forward(&head.weight, &head.bias, &feat.data, f, feat.n);
-    let (loss, dlogits) = cross_entropy(&out, labels);
-    let pass = Pass {
-        loss,
-        correct: correct(&out, labels),
-    };
+    let (pass, dlogits) = head_forward(net, &feat, labels);
     let Some(grad) = grad else {
         return pass;
     };
-    let dfeat = feat.with_data(linear_backward(&head.weight, f, &dlogits));
+    let dfeat = head_backward(net, &feat, &dlogits);
     let dr = avgpool_backward(&r, 4, &dfeat);
     let mut dh = bn_backward(&bnf, &relu_backward(&r, &dr));
     for b in cache.iter().rev() {

@@ -17,7 +17,7 @@ use super::{HEAD_SEED, Shared};
 use crate::data::BatchSampler;
 use crate::layers::BnStats;
 use crate::models::Network;
-use crate::train::{TrainError, Trainer, Update, gradient_statistics, norm};
+use crate::train::{TrainError, Trainer, Update, gradient_statistics};
 
 /// PyTorch's BatchNorm momentum for the running statistics evaluation mode uses.
 const BN_MOMENTUM: f64 = 0.1;
@@ -124,12 +124,12 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
             sums[k].add(&log);
         }
         if done % b.entropy.every == 0 {
-            let w = trainer.weights();
-            let r = norm(w);
+            // The step's ‖w‖ after the update is the norm of these weights.
+            let r = log.norm;
             queue
                 .slot()
                 .iter_mut()
-                .zip(w)
+                .zip(trainer.weights())
                 .for_each(|(u, &x)| *u = f64::from(x) / r);
             queue.commit(r);
         }
@@ -174,7 +174,8 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
             }
         }
         if measure {
-            let Some(m) = measure_at(shared, &net, trainer.weights(), p, measured)? else {
+            let Some(m) = measure_at(shared, &net, trainer.weights(), log.norm, p, measured)?
+            else {
                 status = PointStatus::Diverged { iteration: done };
                 break;
             };
@@ -236,11 +237,12 @@ fn evaluate(
 /// no longer finite there. SPEC §7.3 rescales to the unit sphere by the queue's mean radius r̄;
 /// this uses ‖w‖ of the measured point itself, which by scale invariance gives tr Σ and ‖∇L‖² at
 /// w/‖w‖ exactly (the two differ by the radius fluctuation, well under 1 %), and needs no full
-/// queue. On the fixed sphere both are the nominal r.
+/// queue. On the fixed sphere ‖w‖ is the nominal r up to rounding. `r` is ‖w‖ (the step's).
 fn measure_at(
     shared: &Shared<'_>,
     net: &Network<f32>,
     w: &[f32],
+    r: f64,
     p: &ChainPoint,
     k: u64,
 ) -> Result<Option<Measurement>, KernelError> {
@@ -260,7 +262,6 @@ fn measure_at(
         Err(TrainError::NonFinite { .. }) => return Ok(None),
         Err(TrainError::Net(e)) => return Err(net_error(e)),
     };
-    let r = norm(w);
     Ok(Some(Measurement {
         full_loss: stats.full_loss,
         trace_sigma: stats.trace_sigma(r),
