@@ -20,11 +20,11 @@
 //! its own timings of each case, so the two never compete for the cores and see the same load.
 //!
 //! Reading the table: `JAX/ours` is JAX's time over ours, so above 1 means we are faster; the last
-//! line says whether that holds in every case. Fairness: our step runs on ONE thread
-//! (matrixmultiply is built without its threading feature, deliberately: sweeps parallelise over
-//! points), while XLA uses every core it sees. Anything else running on the machine (a build)
-//! slows JAX's multi-threaded kernels more than ours, so compare on a quiet machine: each timing
-//! line shows the 1-minute load average when it started. If python3 or
+//! line says whether that holds in every case. Fairness: both sides use every core: ours splits
+//! each step over rayon's global pool (`sweep_nn::par`; `RAYON_NUM_THREADS=1` shows one thread),
+//! XLA its own thread pool. Anything else running on the machine (a build) slows both, unevenly,
+//! so compare on a quiet machine: each timing line shows the 1-minute load average when it
+//! started. If python3 or
 //! jax is missing the bench prints "JAX baseline SKIPPED: <reason>" and still prints our timings;
 //! it exits with an error only when our own code fails.
 
@@ -256,7 +256,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         reps.step, reps.trsigma
     );
     println!(
-        "fairness: ours runs ONE thread (matrixmultiply without threading); JAX/XLA uses all {} cores",
+        "threads: ours {} (rayon's global pool, RAYON_NUM_THREADS), JAX/XLA all {} cores",
+        rayon::current_num_threads(),
         std::thread::available_parallelism().map_or(0, usize::from)
     );
     println!(

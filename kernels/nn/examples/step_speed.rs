@@ -1,5 +1,7 @@
 //! Wall time of one f32 training step (batch 128, 3×32×32 inputs, fixed ELR) for ConvNet c=8 and
-//! ResNet-18 k=4: `cargo run --release -p sweep-nn --example step_speed [steps]`.
+//! ResNet-18 k=4: `cargo run --release -p sweep-nn --example step_speed [steps] [convnet|resnet18]`
+//! (both models unless one is named; a profiler's view of one model). The comparison against JAX
+//! is the `step` bench.
 //! Pixel values do not affect speed, so the data are synthetic.
 
 use std::time::Instant;
@@ -24,10 +26,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mean: vec![0.5; 3],
         std: vec![0.25; 3],
     };
+    let only = std::env::args().nth(2);
     for arch in [
         Architecture::ConvNet { c: 8 },
         Architecture::ResNet18 { k: 4 },
     ] {
+        let name = match arch {
+            Architecture::ConvNet { .. } => "convnet",
+            Architecture::ResNet18 { .. } => "resnet18",
+        };
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
         let (net, si) = Network::<f32>::initial(arch, 3, 10, 1, 4, 1.0, 10.0)?;
         let mut tr = Trainer::new(&net, &data, BatchSampler::new(1, n, 128), si);
         let update = Update::FixedElr {

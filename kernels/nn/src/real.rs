@@ -6,19 +6,22 @@
 //!
 //! GEMM: `matrixmultiply` (pinned in DEPENDENCIES.md), a small, well-kept crate with f32 and f64
 //! kernels and arbitrary strides: all that im2col convolutions need. It is built *without* its
-//! `threading` feature: on the 2 shared cores its thread handoff (`sched_yield`, channel receives)
-//! cost more than it gained at every shape we train, e.g. ConvNet c=8 at batch 128 took 202 ms per
-//! step threaded and 176 ms on one thread, ConvNet c=2 at batch 32 11.5 ms and 9.5 ms. Sweeps run
-//! their points in parallel instead, one point per thread. Measured on this machine (batch 128,
-//! f32, one SGD step, `examples/step_speed.rs`): ours 176 ms (ConvNet c=8) and 193 ms (ResNet-18
-//! k=4) on one thread, against 349 ms and 308 ms for the same models jit-compiled by JAX/XLA on both
-//! CPU cores. A hand-written layer set on a GEMM is thus at least as fast as a full compiler stack
-//! here, and it keeps f64 for the checks; candle and burn would add a tensor runtime and minutes of
-//! build without changing the GEMM, and were not benchmarked.
+//! `threading` feature: its thread handoff (`sched_yield`, channel receives) cost more than it
+//! gained at every shape we train (ConvNet c=8 at batch 128: 202 ms per step threaded, 176 ms on
+//! one thread). [`gemm`] splits the work itself instead ([`crate::par`]): by output columns, or,
+//! for the long reductions of a weight gradient into a narrow output, by fixed `k` blocks, so that
+//! the result never depends on the thread count. A hand-written layer set on a GEMM keeps f64 for
+//! the checks; candle and burn would add a tensor runtime and minutes of build without changing
+//! the GEMM, and were not benchmarked. Speed against JAX: `cargo bench -p sweep-nn --bench step`.
 
+use std::cell::Cell;
 use std::fmt::Debug;
 use std::iter::Sum;
+use std::ops::Range;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+use std::thread::LocalKey;
+
+use crate::par;
 
 /// A floating-point scalar the networks run in: `f32` (training) or `f64` (gradient checks).
 pub trait Real:
@@ -54,6 +57,10 @@ pub trait Real:
     fn exp(self) -> Self;
     /// Natural logarithm.
     fn ln(self) -> Self;
+
+    /// This thread's reusable buffer of this type (see [`crate::scratch`]).
+    #[doc(hidden)]
+    fn scratch() -> &'static LocalKey<Cell<Vec<Self>>>;
 
     /// `C ← α A B + β C` through matrixmultiply, with `A` `m×k`, `B` `k×n`, `C` `m×n` given by
     /// pointers and (row, column) strides.
@@ -104,6 +111,12 @@ macro_rules! impl_real {
             #[inline(always)]
             fn ln(self) -> Self {
                 <$t>::ln(self)
+            }
+            fn scratch() -> &'static LocalKey<Cell<Vec<Self>>> {
+                thread_local! {
+                    static SCRATCH: Cell<Vec<$t>> = const { Cell::new(Vec::new()) };
+                }
+                &SCRATCH
             }
             unsafe fn gemm_raw(
                 m: usize,
@@ -168,34 +181,150 @@ pub fn gemm<T: Real>(
         c[..m * n].iter_mut().for_each(|x| *x *= beta);
         return;
     }
-    let (rsa, csa) = match op_a {
-        Op::N => (k as isize, 1),
-        Op::T => (1, m as isize),
+    if k >= K_SPLIT_MIN && n < K_SPLIT_MAX_N {
+        gemm_k_blocks(m, k, n, a, op_a, b, op_b, beta, c);
+        return;
+    }
+    // Column blocks (multiples of 32, whole micro-kernel tiles) run in parallel: each sums over
+    // `k` exactly as the whole product does, so the result does not depend on the split.
+    let parts = par::parts(n / 32, m.saturating_mul(k).saturating_mul(n));
+    let (a, b, cp) = (
+        Shared(a.as_ptr()),
+        Shared(b.as_ptr()),
+        SharedMut(c.as_mut_ptr()),
+    );
+    par::ranges(n, parts, 32, |cols| {
+        // SAFETY: the lengths were checked above; the column blocks of C are disjoint, so no
+        // two calls write the same element, and `c` is a unique borrow aliasing neither input.
+        unsafe { gemm_block(m, 0..k, cols, (m, k, n), a, op_a, b, op_b, beta, cp) };
+    });
+}
+
+/// Reductions at least this long into outputs narrower than [`K_SPLIT_MAX_N`] are split along
+/// `k` (the weight gradient of a convolution, `k = N·H·W`): a column split would leave its
+/// handful of columns to one thread.
+const K_SPLIT_MIN: usize = 1 << 14;
+/// See [`K_SPLIT_MIN`].
+const K_SPLIT_MAX_N: usize = 256;
+/// The fixed `k` block of a split reduction. It depends on nothing but the shape, so the sum
+/// (block partial products added in order) is the same on any number of threads.
+const K_BLOCK: usize = 1 << 13;
+
+/// `C ← A' B' + β C` as a sum over fixed `k` blocks, the blocks' products computed in parallel
+/// and added in block order.
+#[allow(clippy::too_many_arguments)]
+fn gemm_k_blocks<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    op_a: Op,
+    b: &[T],
+    op_b: Op,
+    beta: T,
+    c: &mut [T],
+) {
+    let (ap, bp) = (Shared(a.as_ptr()), Shared(b.as_ptr()));
+    let blocks = k.div_ceil(K_BLOCK);
+    let partials = par::map(blocks, m * n * K_BLOCK, |i| {
+        let mut p = vec![T::ZERO; m * n];
+        let ks = i * K_BLOCK..((i + 1) * K_BLOCK).min(k);
+        let out = SharedMut(p.as_mut_ptr());
+        // SAFETY: the caller checked the lengths of `a` and `b` for (m, k, n); `p` is this
+        // block's own m×n buffer.
+        unsafe { gemm_block(m, ks, 0..n, (m, k, n), ap, op_a, bp, op_b, T::ZERO, out) };
+        p
+    });
+    let mut parts = partials.into_iter();
+    let Some(mut sum) = parts.next() else {
+        return;
     };
-    let (rsb, csb) = match op_b {
-        Op::N => (n as isize, 1),
-        Op::T => (1, k as isize),
+    for p in parts {
+        sum.iter_mut().zip(&p).for_each(|(s, x)| *s += *x);
+    }
+    for (o, s) in c[..m * n].iter_mut().zip(sum) {
+        // β = 0 ignores C's old values entirely (they may be NaN), as matrixmultiply does.
+        *o = if beta == T::ZERO { s } else { beta * *o + s };
+    }
+}
+
+/// The sub-product over `ks` of `k` for output columns `cols` of a row-major `C` (`m×n`), from
+/// operands shaped for the whole `(m, k, n)` product.
+///
+/// # Safety
+/// `a`, `b` and `c` must hold the whole product's operands (lengths as [`gemm`] checks), and no
+/// other thread may write `c`'s columns `cols` meanwhile.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_block<T: Real>(
+    m: usize,
+    ks: Range<usize>,
+    cols: Range<usize>,
+    (_, k, n): (usize, usize, usize),
+    a: Shared<T>,
+    op_a: Op,
+    b: Shared<T>,
+    op_b: Op,
+    beta: T,
+    c: SharedMut<T>,
+) {
+    let (rsa, csa, a_off) = match op_a {
+        Op::N => (k as isize, 1, ks.start),
+        Op::T => (1, m as isize, ks.start * m),
     };
-    // SAFETY: the lengths were checked above for these row-major strides; `c` is a unique borrow.
+    let (rsb, csb, b_off) = match op_b {
+        Op::N => (n as isize, 1, ks.start * n + cols.start),
+        Op::T => (1, k as isize, cols.start * k + ks.start),
+    };
+    // SAFETY: forwarded from the caller; the offsets stay inside the operands.
     unsafe {
         T::gemm_raw(
             m,
-            k,
-            n,
+            ks.len(),
+            cols.len(),
             T::ONE,
-            a.as_ptr(),
+            a.get().add(a_off),
             rsa,
             csa,
-            b.as_ptr(),
+            b.get().add(b_off),
             rsb,
             csb,
             beta,
-            c.as_mut_ptr(),
+            c.get().add(cols.start),
             n as isize,
             1,
         );
     }
 }
+
+/// A read-only pointer handed to the column blocks of [`gemm`].
+#[derive(Clone, Copy)]
+struct Shared<T>(*const T);
+impl<T> Shared<T> {
+    /// The pointer (a method, so that closures capture the whole `Send` wrapper).
+    fn get(self) -> *const T {
+        self.0
+    }
+}
+
+// SAFETY: only read, from the borrow `gemm` holds for the duration of the parallel calls.
+unsafe impl<T: Sync> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for Shared<T> {}
+
+/// The output pointer of [`gemm`]; each column block writes its own columns only.
+#[derive(Clone, Copy)]
+struct SharedMut<T>(*mut T);
+impl<T> SharedMut<T> {
+    /// The pointer (a method, so that closures capture the whole `Send` wrapper).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+// SAFETY: the blocks write disjoint columns of the unique borrow `gemm` holds.
+unsafe impl<T: Send> Send for SharedMut<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for SharedMut<T> {}
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 //! given statistics instead, the running averages a [`crate::train::Trainer`] keeps; a pass
 //! chooses per [`BnMode`].
 
+use crate::par;
 use crate::real::Real;
 use crate::tensor::Act;
 
@@ -47,10 +48,14 @@ pub fn bn_forward_stats<T: Real>(x: &Act<T>, eps: T) -> (BnCache<T>, BnStats) {
         var: Vec::with_capacity(x.c),
         count: m,
     };
-    for xs in x.data.chunks_exact(m) {
-        // Statistics accumulate in f64: an f32 sum over N·H·W = 131 072 values loses digits.
+    // Statistics accumulate in f64: an f32 sum over N·H·W = 131 072 values loses digits.
+    let per_channel = par::map(x.c, 2 * m, |c| {
+        let xs = &x.data[c * m..][..m];
         let mean = xs.iter().map(|v| v.to_f64()).sum::<f64>() * inv_m;
         let var = xs.iter().map(|v| (v.to_f64() - mean).powi(2)).sum::<f64>() * inv_m;
+        (mean, var)
+    });
+    for (mean, var) in per_channel {
         stats.mean.push(mean);
         stats.var.push(var);
     }
@@ -61,14 +66,29 @@ pub fn bn_forward_stats<T: Real>(x: &Act<T>, eps: T) -> (BnCache<T>, BnStats) {
 /// those `stats` hold pass through unnormalised; [`crate::Network::evaluate`] checks the counts.
 pub fn bn_apply<T: Real>(x: &Act<T>, eps: T, stats: &BnStats) -> BnCache<T> {
     let m = x.plane();
-    let mut y = x.clone();
-    let mut inv_std = Vec::with_capacity(x.c);
-    for ((ys, &mean64), &var) in y.data.chunks_exact_mut(m).zip(&stats.mean).zip(&stats.var) {
-        let mean = T::from_f64(mean64);
-        let inv = T::from_f64(1.0 / (var + eps.to_f64()).sqrt());
-        ys.iter_mut().for_each(|o| *o = (*o - mean) * inv);
-        inv_std.push(inv);
-    }
+    let inv_std: Vec<T> = (0..x.c)
+        .map(|c| {
+            let var = stats.var.get(c).copied().unwrap_or(1.0);
+            T::from_f64(1.0 / (var + eps.to_f64()).sqrt())
+        })
+        .collect();
+    let mut y = x.zeros_like();
+    par::units_mut(&mut y.data, m, m, |first, out| {
+        for (i, ys) in out.chunks_exact_mut(m).enumerate() {
+            let c = first + i;
+            let xs = &x.data[c * m..][..m];
+            match stats.mean.get(c) {
+                Some(&mean) if c < stats.var.len() => {
+                    let (mean, inv) = (T::from_f64(mean), inv_std[c]);
+                    ys.iter_mut()
+                        .zip(xs)
+                        .for_each(|(o, &v)| *o = (v - mean) * inv);
+                }
+                _ => ys.copy_from_slice(xs),
+            }
+        }
+    });
+    let inv_std = inv_std[..x.c.min(stats.mean.len()).min(stats.var.len())].to_vec();
     BnCache { y, inv_std }
 }
 
@@ -125,25 +145,26 @@ pub fn bn_backward<T: Real>(cache: &BnCache<T>, dy: &Act<T>) -> Act<T> {
     let m = dy.plane();
     let inv_m = 1.0 / m as f64;
     let mut dx = dy.zeros_like();
-    for (((ys, dys), dxs), &s) in cache
-        .y
-        .data
-        .chunks_exact(m)
-        .zip(dy.data.chunks_exact(m))
-        .zip(dx.data.chunks_exact_mut(m))
-        .zip(&cache.inv_std)
-    {
-        let mean_dy = T::from_f64(dys.iter().map(|v| v.to_f64()).sum::<f64>() * inv_m);
-        let mean_dyy = T::from_f64(
-            dys.iter()
-                .zip(ys)
-                .map(|(a, b)| a.to_f64() * b.to_f64())
-                .sum::<f64>()
-                * inv_m,
-        );
-        for ((o, &g), &yv) in dxs.iter_mut().zip(dys).zip(ys) {
-            *o = s * (g - mean_dy - yv * mean_dyy);
+    par::units_mut(&mut dx.data, m, 3 * m, |first, out| {
+        for (i, dxs) in out.chunks_exact_mut(m).enumerate() {
+            let c = first + i;
+            // Channels without statistics (a mismatched evaluation) get no gradient, as before.
+            let Some(&s) = cache.inv_std.get(c) else {
+                continue;
+            };
+            let (ys, dys) = (&cache.y.data[c * m..][..m], &dy.data[c * m..][..m]);
+            let mean_dy = T::from_f64(dys.iter().map(|v| v.to_f64()).sum::<f64>() * inv_m);
+            let mean_dyy = T::from_f64(
+                dys.iter()
+                    .zip(ys)
+                    .map(|(a, b)| a.to_f64() * b.to_f64())
+                    .sum::<f64>()
+                    * inv_m,
+            );
+            for ((o, &g), &yv) in dxs.iter_mut().zip(dys).zip(ys) {
+                *o = s * (g - mean_dy - yv * mean_dyy);
+            }
         }
-    }
+    });
     dx
 }

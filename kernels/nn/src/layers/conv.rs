@@ -1,8 +1,11 @@
 //! 2-D convolution without bias, as im2col + one GEMM over the whole batch. In CNHW layout the
 //! GEMM `W [C_out, C_in·k·k] × cols [C_in·k·k, N·H_out·W_out]` writes the output directly in the
-//! layout the next layer reads.
+//! layout the next layer reads. im2col, the GEMMs and col2im split over the rayon pool
+//! ([`crate::par`]).
 
+use crate::par;
 use crate::real::{Op, Real, gemm};
+use crate::scratch::Scratch;
 use crate::tensor::Act;
 
 /// A convolution's shape: square kernel, zero padding, stride. Its weight is `[c_out, c_in, k, k]`
@@ -75,80 +78,127 @@ fn valid(off: usize, pad: usize, stride: usize, size: usize, out: usize) -> (usi
     (lo.min(hi), hi)
 }
 
-/// The im2col matrix `[c_in·k·k, n·ho·wo]` of `x`. Rows are filled a contiguous run at a time
+/// The im2col matrix `[c_in·k·k, n·ho·wo]` of `x`, in this thread's reused buffer
+/// ([`Scratch`]), its rows filled in parallel. Each row is written a contiguous run at a time
 /// (a slice copy for stride 1): im2col and its adjoint were a third of a step's time with
 /// per-element bounds tests.
-fn im2col<T: Real>(cv: &Conv, x: &Act<T>, ho: usize, wo: usize) -> Vec<T> {
+fn im2col<T: Real>(cv: &Conv, x: &Act<T>, ho: usize, wo: usize) -> Scratch<T> {
     let cols_n = x.n * ho * wo;
-    let mut cols = vec![T::ZERO; cv.fan_in() * cols_n];
-    for c in 0..x.c {
-        for ki in 0..cv.k {
-            let (oh_lo, oh_hi) = valid(ki, cv.pad, cv.stride, x.h, ho);
-            for kj in 0..cv.k {
-                let (ow_lo, ow_hi) = valid(kj, cv.pad, cv.stride, x.w, wo);
-                let row = (c * cv.k + ki) * cv.k + kj;
-                let dst = &mut cols[row * cols_n..(row + 1) * cols_n];
-                for n in 0..x.n {
-                    let src = &x.data[(c * x.n + n) * x.h * x.w..][..x.h * x.w];
-                    for oh in oh_lo..oh_hi {
-                        let ih = oh * cv.stride + ki - cv.pad;
-                        let srow = &src[ih * x.w..][..x.w];
-                        let drow = &mut dst[(n * ho + oh) * wo..][..wo];
-                        let iw0 = ow_lo * cv.stride + kj - cv.pad;
-                        if cv.stride == 1 {
-                            drow[ow_lo..ow_hi].copy_from_slice(&srow[iw0..iw0 + ow_hi - ow_lo]);
-                        } else {
-                            for (d, s) in drow[ow_lo..ow_hi]
-                                .iter_mut()
-                                .zip(srow[iw0..].iter().step_by(cv.stride))
-                            {
-                                *d = *s;
-                            }
-                        }
-                    }
-                }
-            }
+    let mut cols = Scratch::take(cv.fan_in() * cols_n);
+    par::units_mut(&mut cols, cols_n, cols_n, |first, rows| {
+        for (i, dst) in rows.chunks_exact_mut(cols_n).enumerate() {
+            im2col_row(cv, x, first + i, dst, ho, wo);
         }
-    }
+    });
     cols
 }
 
-/// Adds the im2col-shaped `cols` back into an input-shaped gradient (the adjoint of im2col).
+/// Row `row` (input channel `c`, kernel offset `(ki, kj)`) of the im2col matrix: every value of
+/// `dst` is written, zero where the kernel reads padding.
+fn im2col_row<T: Real>(cv: &Conv, x: &Act<T>, row: usize, dst: &mut [T], ho: usize, wo: usize) {
+    let (c, ki, kj) = (row / (cv.k * cv.k), row / cv.k % cv.k, row % cv.k);
+    let (oh_lo, oh_hi) = valid(ki, cv.pad, cv.stride, x.h, ho);
+    let (ow_lo, ow_hi) = valid(kj, cv.pad, cv.stride, x.w, wo);
+    if cv.stride == 1 && (ho, wo) == (x.h, x.w) {
+        // "Same" convolution: the row is each image shifted by a constant offset, so one copy
+        // per image and a strided zeroing of the border columns replace a copy per image row
+        // (rows are 4–32 values, and the call overhead dominated).
+        let hw = ho * wo;
+        let shift = (ki * wo + kj) as isize - (cv.pad * wo + cv.pad) as isize;
+        let (lo, hi) = (oh_lo * wo, oh_hi * wo);
+        let start = lo.max((-shift).max(0) as usize).min(hi);
+        let end = hi.min((hw as isize - shift).max(0) as usize).max(start);
+        for (n, image) in dst.chunks_exact_mut(hw).enumerate() {
+            let src = &x.data[(c * x.n + n) * hw..][..hw];
+            image[..start].fill(T::ZERO);
+            image[end..].fill(T::ZERO);
+            let from = (start as isize + shift) as usize;
+            image[start..end].copy_from_slice(&src[from..from + end - start]);
+            for col in (0..ow_lo).chain(ow_hi..wo) {
+                image[lo + col..hi]
+                    .iter_mut()
+                    .step_by(wo)
+                    .for_each(|v| *v = T::ZERO);
+            }
+        }
+        return;
+    }
+    let iw0 = ow_lo * cv.stride + kj;
+    for (n, image) in dst.chunks_exact_mut(ho * wo).enumerate() {
+        let src = &x.data[(c * x.n + n) * x.h * x.w..][..x.h * x.w];
+        for (oh, drow) in image.chunks_exact_mut(wo).enumerate() {
+            if !(oh_lo..oh_hi).contains(&oh) {
+                drow.fill(T::ZERO);
+                continue;
+            }
+            let ih = oh * cv.stride + ki - cv.pad;
+            let srow = &src[ih * x.w..][..x.w];
+            drow[..ow_lo].fill(T::ZERO);
+            drow[ow_hi..].fill(T::ZERO);
+            let iw0 = iw0 - cv.pad;
+            if cv.stride == 1 {
+                drow[ow_lo..ow_hi].copy_from_slice(&srow[iw0..iw0 + ow_hi - ow_lo]);
+            } else {
+                for (d, s) in drow[ow_lo..ow_hi]
+                    .iter_mut()
+                    .zip(srow[iw0..].iter().step_by(cv.stride))
+                {
+                    *d = *s;
+                }
+            }
+        }
+    }
+}
+
+/// Adds the im2col-shaped `cols` back into an input-shaped gradient (the adjoint of im2col), in
+/// parallel over input channels (channel `c` of `dx` gathers rows `c·k²..(c+1)·k²` only).
 fn col2im<T: Real>(cv: &Conv, cols: &[T], dx: &mut Act<T>, ho: usize, wo: usize) {
     let cols_n = dx.n * ho * wo;
-    for c in 0..dx.c {
-        for ki in 0..cv.k {
-            let (oh_lo, oh_hi) = valid(ki, cv.pad, cv.stride, dx.h, ho);
-            for kj in 0..cv.k {
-                let (ow_lo, ow_hi) = valid(kj, cv.pad, cv.stride, dx.w, wo);
-                let row = (c * cv.k + ki) * cv.k + kj;
-                let src = &cols[row * cols_n..(row + 1) * cols_n];
-                for n in 0..dx.n {
-                    let plane = &mut dx.data[(c * dx.n + n) * dx.h * dx.w..][..dx.h * dx.w];
-                    for oh in oh_lo..oh_hi {
-                        let ih = oh * cv.stride + ki - cv.pad;
-                        let drow = &mut plane[ih * dx.w..][..dx.w];
-                        let srow = &src[(n * ho + oh) * wo..][..wo];
-                        let iw0 = ow_lo * cv.stride + kj - cv.pad;
-                        if cv.stride == 1 {
-                            let len = ow_hi - ow_lo;
-                            for (d, s) in drow[iw0..iw0 + len].iter_mut().zip(&srow[ow_lo..ow_hi]) {
-                                *d += *s;
-                            }
-                        } else {
-                            for (d, s) in drow[iw0..]
-                                .iter_mut()
-                                .step_by(cv.stride)
-                                .zip(&srow[ow_lo..ow_hi])
-                            {
-                                *d += *s;
+    let (n_img, h, w) = (dx.n, dx.h, dx.w);
+    let kk = cv.k * cv.k;
+    par::units_mut(
+        &mut dx.data,
+        n_img * h * w,
+        kk * cols_n,
+        |first, channels| {
+            for (i, chan) in channels.chunks_exact_mut(n_img * h * w).enumerate() {
+                let c = first + i;
+                for ki in 0..cv.k {
+                    let (oh_lo, oh_hi) = valid(ki, cv.pad, cv.stride, h, ho);
+                    for kj in 0..cv.k {
+                        let (ow_lo, ow_hi) = valid(kj, cv.pad, cv.stride, w, wo);
+                        let row = (c * cv.k + ki) * cv.k + kj;
+                        let src = &cols[row * cols_n..(row + 1) * cols_n];
+                        for n in 0..n_img {
+                            let plane = &mut chan[n * h * w..][..h * w];
+                            for oh in oh_lo..oh_hi {
+                                let ih = oh * cv.stride + ki - cv.pad;
+                                let drow = &mut plane[ih * w..][..w];
+                                let srow = &src[(n * ho + oh) * wo..][..wo];
+                                let iw0 = ow_lo * cv.stride + kj - cv.pad;
+                                if cv.stride == 1 {
+                                    let len = ow_hi - ow_lo;
+                                    for (d, s) in
+                                        drow[iw0..iw0 + len].iter_mut().zip(&srow[ow_lo..ow_hi])
+                                    {
+                                        *d += *s;
+                                    }
+                                } else {
+                                    for (d, s) in drow[iw0..]
+                                        .iter_mut()
+                                        .step_by(cv.stride)
+                                        .zip(&srow[ow_lo..ow_hi])
+                                    {
+                                        *d += *s;
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
-        }
-    }
+        },
+    );
 }
 
 /// `y = conv(x; weight)`, `weight` of length [`Conv::size`].

@@ -1,6 +1,7 @@
 //! Non-overlapping pooling (kernel = stride = `k`, floor mode, PyTorch's defaults): MaxPool for
 //! the ConvNet, AvgPool(4) for the ResNet's head.
 
+use crate::par;
 use crate::real::Real;
 use crate::tensor::Act;
 
@@ -10,34 +11,48 @@ pub fn maxpool_forward<T: Real>(x: &Act<T>, k: usize) -> (Act<T>, Vec<u32>) {
     let (ho, wo) = (x.h / k, x.w / k);
     let mut y = Act::zeros(x.c, x.n, ho, wo);
     let mut arg = vec![0u32; y.data.len()];
-    for p in 0..x.c * x.n {
-        let base = p * x.h * x.w;
-        for oh in 0..ho {
-            for ow in 0..wo {
-                let mut best = base + oh * k * x.w + ow * k;
-                for i in 0..k {
-                    for j in 0..k {
-                        let idx = base + (oh * k + i) * x.w + ow * k + j;
-                        if x.data[idx] > x.data[best] {
-                            best = idx;
+    let out_plane = ho * wo;
+    // Planes in parallel: (output, argmax) pairs first, then split into the two buffers.
+    let mut pairs = vec![(T::ZERO, 0u32); y.data.len()];
+    par::units_mut(&mut pairs, out_plane.max(1), x.h * x.w, |first, out| {
+        for (i, plane) in out.chunks_exact_mut(out_plane.max(1)).enumerate() {
+            let base = (first + i) * x.h * x.w;
+            for oh in 0..ho {
+                for ow in 0..wo {
+                    let mut best = base + oh * k * x.w + ow * k;
+                    for a in 0..k {
+                        for b in 0..k {
+                            let idx = base + (oh * k + a) * x.w + ow * k + b;
+                            if x.data[idx] > x.data[best] {
+                                best = idx;
+                            }
                         }
                     }
+                    plane[oh * wo + ow] = (x.data[best], best as u32);
                 }
-                let o = (p * ho + oh) * wo + ow;
-                y.data[o] = x.data[best];
-                arg[o] = best as u32;
             }
         }
+    });
+    for ((v, a), (pv, pa)) in y.data.iter_mut().zip(arg.iter_mut()).zip(pairs) {
+        *v = pv;
+        *a = pa;
     }
     (y, arg)
 }
 
-/// Routes each output gradient to the input that was the maximum.
+/// Routes each output gradient to the input that was the maximum (in parallel over planes:
+/// each output's chosen input lies in its own plane).
 pub fn maxpool_backward<T: Real>(x_shape: &Act<T>, arg: &[u32], dy: &Act<T>) -> Act<T> {
     let mut dx = x_shape.zeros_like();
-    for (&a, &g) in arg.iter().zip(&dy.data) {
-        dx.data[a as usize] += g;
-    }
+    let (in_plane, out_plane) = (x_shape.h * x_shape.w, dy.h * dy.w);
+    par::units_mut(&mut dx.data, in_plane.max(1), out_plane, |first, planes| {
+        let base = first * in_plane;
+        let range =
+            first * out_plane..(first * out_plane + planes.len() / in_plane.max(1) * out_plane);
+        for (&a, &g) in arg[range.clone()].iter().zip(&dy.data[range]) {
+            planes[a as usize - base] += g;
+        }
+    });
     dx
 }
 

@@ -11,6 +11,7 @@ use crate::layers::batchnorm::BN_EPS;
 use crate::layers::{
     BnMode, BnStats, Conv, HeadOut, cross_entropy, linear_backward, linear_forward,
 };
+use crate::par;
 use crate::real::Real;
 use crate::tensor::Act;
 
@@ -369,9 +370,17 @@ impl<T: Real> Network<T> {
         grad: Option<&mut [T]>,
         bn: &mut BnMode<'_>,
     ) -> Pass<T> {
-        match self.arch {
+        let run = || match self.arch {
             Architecture::ConvNet { .. } => convnet::run(self, si, x, labels, grad, bn),
             Architecture::ResNet18 { .. } => resnet18::run(self, si, x, labels, grad, bn),
+        };
+        // Called from outside a rayon pool (a plain loop over `Trainer::step`), the pass moves to
+        // a pool thread once, so that each of its hundreds of splits is a cheap local join
+        // instead of a wake-up of sleeping workers (that alone cost a third of a step).
+        if par::is_serial() || rayon::current_thread_index().is_some() {
+            run()
+        } else {
+            rayon::scope(|_| run())
         }
     }
 

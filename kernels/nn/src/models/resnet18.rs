@@ -14,6 +14,7 @@
 
 use super::{Network, Pass, head_backward, head_forward};
 use crate::layers::*;
+use crate::par;
 use crate::real::Real;
 use crate::tensor::Act;
 
@@ -81,10 +82,10 @@ pub(crate) fn run<T: Real>(
         let bn_sc = if shortcut {
             let bs = bn.forward(&o1, eps);
             let s = conv_forward(&convs[idx + 2], &bs.y, net.weight(si, idx + 2));
-            out.data.iter_mut().zip(&s.data).for_each(|(a, b)| *a += *b);
+            par::add_assign(&mut out.data, &s.data);
             Some(bs)
         } else {
-            out.data.iter_mut().zip(&h.data).for_each(|(a, b)| *a += *b);
+            par::add_assign(&mut out.data, &h.data);
             None
         };
         cache.push(Block {
@@ -136,15 +137,12 @@ pub(crate) fn run<T: Real>(
                     &mut grad[net.range(i + 2)],
                 );
                 let extra = bn_backward(bs, &dbs);
-                do1.data
-                    .iter_mut()
-                    .zip(&extra.data)
-                    .for_each(|(a, e)| *a += *e);
+                par::add_assign(&mut do1.data, &extra.data);
                 dh = bn_backward(&b.bn1, &relu_backward(&b.o1, &do1));
             }
             None => {
                 let mut dx = bn_backward(&b.bn1, &relu_backward(&b.o1, &do1));
-                dx.data.iter_mut().zip(&dh.data).for_each(|(a, s)| *a += *s);
+                par::add_assign(&mut dx.data, &dh.data);
                 dh = dx;
             }
         }

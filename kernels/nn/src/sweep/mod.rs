@@ -20,9 +20,11 @@
 //! With `paper_logs`, series rows come at SPEC §7.3's log-spaced iterations instead, each with a
 //! gradient measurement as in the paper's code; the stationary values still average the window.
 //!
-//! Points run in parallel on the caller's rayon pool, one point per thread: at these sizes one
-//! thread per training step is faster than splitting a step (see [`crate::real`]), and the result
-//! of a point depends only on its seed and hyperparameters, never on the thread count.
+//! Points run in parallel on the caller's rayon pool. With at least as many points as threads,
+//! each point's steps run serially on its thread ([`crate::par::serial`]): whole points in
+//! parallel waste nothing. With fewer points (one point, a small task on a big node), each step
+//! also splits over the pool ([`crate::par`]). The result of a point depends only on its seed and
+//! hyperparameters, never on the thread count or the split.
 
 mod point;
 mod summary;
@@ -173,11 +175,17 @@ pub fn run_network(
         done: AtomicU64::new(0),
         total: batch.points.len() as u64 * batch.schedule.iterations,
     };
-    let results: Vec<Result<PointSummary, KernelError>> = batch
-        .points
-        .par_iter()
-        .with_max_len(1)
-        .map(|p| point::run_point(&shared, p))
-        .collect();
+    // With a point for every thread, each point's step runs on its own thread; with fewer
+    // points, their steps split over the idle threads too (the result is the same).
+    let serial = batch.points.len() >= rayon::current_num_threads();
+    let run = |p: &ChainPoint| {
+        if serial {
+            crate::par::serial(|| point::run_point(&shared, p))
+        } else {
+            point::run_point(&shared, p)
+        }
+    };
+    let results: Vec<Result<PointSummary, KernelError>> =
+        batch.points.par_iter().with_max_len(1).map(run).collect();
     results.into_iter().collect()
 }

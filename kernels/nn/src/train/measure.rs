@@ -8,6 +8,7 @@ use super::norm;
 use super::trainer::TrainError;
 use crate::data::{BatchSampler, Dataset};
 use crate::models::Network;
+use crate::par;
 use crate::real::Real;
 
 /// SPEC §7.3's chunk size for the full-batch pass.
@@ -48,34 +49,49 @@ pub fn gradient_statistics<T: Real>(
 ) -> Result<GradStats, TrainError> {
     let dim = net.dim();
     let n = data.len();
-    let mut g = vec![T::ZERO; dim];
+    let chunk = chunk.max(1);
+    // Chunks, then mini-batches, are independent passes: they run in parallel and are reduced
+    // in order, so the result is the one-thread result bit for bit.
+    let chunks = par::map_passes(n.div_ceil(chunk), |i| {
+        let idx: Vec<usize> = (i * chunk..((i + 1) * chunk).min(n)).collect();
+        let (x, labels) = data.batch::<T>(&idx);
+        let mut g = vec![T::ZERO; dim];
+        let l = net.loss_grad(w, &x, &labels, &mut g)?.to_f64();
+        Ok::<_, TrainError>((l, g, idx.len()))
+    });
     let mut full = vec![0.0f64; dim];
     let mut full_loss = 0.0;
-    let all: Vec<usize> = (0..n).collect();
-    for idx in all.chunks(chunk.max(1)) {
-        let (x, labels) = data.batch::<T>(idx);
-        let l = net.loss_grad(w, &x, &labels, &mut g)?.to_f64();
-        let weight = idx.len() as f64 / n as f64;
+    for c in chunks {
+        let (l, g, len) = c?;
+        let weight = len as f64 / n as f64;
         full_loss += l * weight;
         full.iter_mut()
             .zip(&g)
             .for_each(|(a, b)| *a += b.to_f64() * weight);
     }
     let full_grad_norm = full.iter().map(|v| v * v).sum::<f64>().sqrt();
-    let mut sq = 0.0;
-    let mut indices = Vec::new();
-    for m in 0..samples {
+    let batches = par::map_passes(samples, |m| {
         let t = first_iteration.wrapping_add(m as u64);
+        let mut indices = Vec::new();
         sampler.fill(t, &mut indices);
         let (x, labels) = data.batch::<T>(&indices);
+        let mut g = vec![T::ZERO; dim];
         net.loss_grad(w, &x, &labels, &mut g)?;
-        sq += g
+        let sq = g
             .iter()
             .zip(&full)
             .map(|(a, b)| (a.to_f64() - b) * (a.to_f64() - b))
             .sum::<f64>();
+        Ok::<_, TrainError>((sq, norm(&g).is_finite()))
+    });
+    let mut sq = 0.0;
+    let mut finite = true;
+    for b in batches {
+        let (s, f) = b?;
+        sq += s;
+        finite &= f;
     }
-    if !full_loss.is_finite() || !sq.is_finite() || !norm(&g).is_finite() {
+    if !full_loss.is_finite() || !sq.is_finite() || !finite {
         return Err(TrainError::NonFinite {
             iteration: first_iteration,
         });
