@@ -67,6 +67,11 @@ impl ComputePool {
         })
     }
 
+    /// The same pool, reading network data through `data` (a cache it may share).
+    pub fn with_data(self, data: DataCache) -> Self {
+        Self { data, ..self }
+    }
+
     /// The same pool, running tasks that ask for CUDA (or auto) on the GPU when `gpu` is true.
     pub fn with_gpu(self, gpu: bool) -> Self {
         Self { gpu, ..self }

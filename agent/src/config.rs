@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::network::DataCache;
+
 /// Which compute backend the agent offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendChoice {
@@ -49,6 +51,9 @@ pub struct AgentConfig {
     pub token: Option<String>,
     /// CA certificate (PEM) trusted for an `https://` coordinator.
     pub tls_ca: Option<PathBuf>,
+    /// The last network training data read. Agents in one process may share one cache:
+    /// `sweepctl run` gives its local agents the cache it filled when it checked the data.
+    pub data: DataCache,
 }
 
 impl AgentConfig {
@@ -67,6 +72,7 @@ impl AgentConfig {
             retry_max: Duration::from_secs(5),
             token: None,
             tls_ca: None,
+            data: DataCache::default(),
         }
     }
 }

@@ -191,4 +191,35 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_shared_cache_reads_each_data_set_once() {
+        let w = NetworkWorkload {
+            kind: NetworkKind::ConvNet,
+            width: 1,
+            dataset: DatasetKind::Synthetic,
+            data_dir: None,
+            batch_size: 8,
+            head_norm: 10.0,
+            init_seed: 1,
+            samples_per_label: Some(3),
+            grad_samples: 4,
+            measure_every: 10,
+            test_samples: None,
+            paper_logs: false,
+        };
+        let cache = DataCache::default();
+        let first = cache.get(&w).expect("synthetic data");
+        // A clone (what sweepctl run hands its local agents) sees what the original read.
+        let shared = cache.clone();
+        assert!(Arc::ptr_eq(&first, &shared.get(&w).expect("cached")));
+        let other = NetworkWorkload {
+            samples_per_label: Some(4),
+            ..w.clone()
+        };
+        let second = shared.get(&other).expect("synthetic data");
+        assert!(!Arc::ptr_eq(&first, &second), "other content, another read");
+        assert_eq!(second.train.len(), 4 * first.train.len() / 3);
+        assert!(Arc::ptr_eq(&second, &cache.get(&other).expect("cached")));
+    }
 }

@@ -124,7 +124,7 @@ pub async fn run(
         .map_err(|e| AgentError::Pool(e.to_string()))?;
     let spool = Spool::open(&config.spool_dir)?;
     let caps = capabilities(&config, &pool)?;
-    let pool = pool.with_gpu(caps.cuda);
+    let pool = pool.with_gpu(caps.cuda).with_data(config.data.clone());
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;

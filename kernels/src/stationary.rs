@@ -1,11 +1,15 @@
 //! Statistics of a run's stationary part, shared by the isotropic chains and the networks: the
 //! window (the last `average_last` iterations) cut into batches for standard errors by batch
-//! means, and the mean and standard error of overlapping-queue entropy estimates.
+//! means, the mean and standard error of overlapping-queue entropy estimates, and the one place
+//! where a point's measured means become its [`PointSummary`] ([`StationaryMeans`]).
 
 use std::collections::VecDeque;
 
 use sweep_theory::Protocol;
 use sweep_theory::predict::sde_temperature;
+
+use crate::isotropic::ChainPoint;
+use crate::summary::{PointStatus, PointSummary};
 
 /// Batch-means batches per window (fewer when the window is shorter).
 const WINDOW_BATCHES: u64 = 20;
@@ -150,5 +154,115 @@ pub fn state_variables(
             wd_eff_sem: f64::NAN,
             wd_eff_linear: f64::NAN,
         },
+    }
+}
+
+/// σ² of a point: configured (the isotropic model's, reported whatever the point's status) or
+/// measured (a network's tr Σ/(d−1), NaN unless the point finished).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sigma2 {
+    /// Given by the spec.
+    Configured(f64),
+    /// Measured in the stationary window.
+    Measured(f64),
+}
+
+/// A point's stationary results as its workload measured them, each `(mean, standard error)`
+/// where the workload has one (NaN where not). [`StationaryMeans::into_summary`] derives the
+/// state variables and applies DESIGN §5's rule: a point that did not finish reports NaN for
+/// everything measured, while what the spec fixes (σ² when configured, and T from it; P on the
+/// free-radius protocols, V on the fixed sphere) stays.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StationaryMeans {
+    /// U: the loss over the window.
+    pub loss: (f64, f64),
+    /// r̄.
+    pub radius: (f64, f64),
+    /// E‖w‖².
+    pub radius_sq: f64,
+    /// The unit-sphere entropy (mean of the last estimates).
+    pub entropy_unit: (f64, f64),
+    /// Estimates averaged.
+    pub entropy_estimates: u32,
+    /// σ².
+    pub sigma2: Sigma2,
+    /// tr Σ(w̄).
+    pub trace_sigma: (f64, f64),
+    /// ‖∇L(w̄)‖².
+    pub full_grad_sq: (f64, f64),
+    /// Networks: test loss in evaluation mode (NaN otherwise).
+    pub test_loss: f64,
+    /// Networks: test accuracy (NaN otherwise).
+    pub test_accuracy: f64,
+    /// E‖w̃‖ (pre-projection norm, for `wd_eff`).
+    pub pre_norm: f64,
+    /// E‖w̃‖² and its standard error.
+    pub pre_norm_sq: (f64, f64),
+}
+
+impl StationaryMeans {
+    /// The summary of `point` (of `protocol`, in dimension `dim`) that ended with `status`.
+    pub fn into_summary(
+        self,
+        protocol: Protocol,
+        dim: usize,
+        point: &ChainPoint,
+        status: PointStatus,
+        iterations: u64,
+        wall_seconds: f64,
+    ) -> PointSummary {
+        let (sigma2, sigma2_measured) = match self.sigma2 {
+            Sigma2::Configured(s) => (s, false),
+            Sigma2::Measured(s) => (s, true),
+        };
+        let radius = self.radius.0;
+        let sv = state_variables(
+            protocol,
+            point.first,
+            point.second,
+            dim,
+            sigma2,
+            WindowMeans {
+                radius,
+                pre_norm: self.pre_norm,
+                pre_norm_sq: self.pre_norm_sq.0,
+                pre_norm_sq_sem: self.pre_norm_sq.1,
+            },
+        );
+        let ok = status == PointStatus::Done;
+        let keep = |x: f64| if ok { x } else { f64::NAN };
+        let keep_if = |measured: bool, x: f64| if measured { keep(x) } else { x };
+        let sphere = protocol == Protocol::FixedSphere;
+        PointSummary {
+            point: point.point,
+            replica: point.replica,
+            seed: point.seed,
+            iterations,
+            loss_mean: keep(self.loss.0),
+            loss_sem: keep(self.loss.1),
+            radius_mean: keep(radius),
+            radius_sem: keep(self.radius.1),
+            radius_sq_mean: keep(self.radius_sq),
+            entropy_unit: keep(self.entropy_unit.0),
+            entropy_unit_sem: keep(self.entropy_unit.1),
+            entropy_estimates: self.entropy_estimates,
+            entropy: keep(self.entropy_unit.0 + (dim as f64 - 1.0) * radius.ln()),
+            sigma2: keep_if(sigma2_measured, sigma2),
+            trace_sigma: keep(self.trace_sigma.0),
+            full_grad_sq: keep(self.full_grad_sq.0),
+            temperature: keep_if(sigma2_measured, sv.temperature),
+            // On the fixed sphere P is measured (`wd_eff`) and V fixed; elsewhere the reverse.
+            pressure: keep_if(sphere, sv.pressure),
+            volume: keep_if(!sphere, sv.volume),
+            wd_eff: keep(sv.wd_eff),
+            wd_eff_sem: keep(sv.wd_eff_sem),
+            wd_eff_linear: keep(sv.wd_eff_linear),
+            trace_sigma_sem: keep(self.trace_sigma.1),
+            full_grad_sq_sem: keep(self.full_grad_sq.1),
+            test_loss: keep(self.test_loss),
+            test_accuracy: keep(self.test_accuracy),
+            status,
+            wall_seconds,
+        }
     }
 }

@@ -44,9 +44,14 @@ fn fail(what: &str) -> impl FnOnce(std::io::Error) -> CliError + '_ {
 }
 
 /// Reads a network workload's training data once before anything starts, so that missing or
-/// corrupt files are a usage error naming the file rather than a task failing three times.
-async fn check_data(w: sweep_spec::NetworkWorkload) -> Result<(), CliError> {
-    let read = tokio::task::spawn_blocking(move || sweep_agent::network::load_data(&w)).await;
+/// corrupt files are a usage error naming the file rather than a task failing three times. The
+/// data stay in `cache`, which the local agents then use instead of reading them again.
+async fn check_data(
+    w: sweep_spec::NetworkWorkload,
+    cache: &sweep_agent::network::DataCache,
+) -> Result<(), CliError> {
+    let cache = cache.clone();
+    let read = tokio::task::spawn_blocking(move || cache.get(&w)).await;
     match read {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e @ sweep_agent::network::DataError::TooFewPerLabel { .. })) => {
@@ -66,8 +71,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         return Err(CliError::Usage("--agents: must be at least 1".into()));
     }
     let backend: BackendChoice = args.backend.parse().map_err(CliError::Usage)?;
+    let data = sweep_agent::network::DataCache::default();
     if let sweep_spec::Workload::Network(w) = &spec.workload {
-        check_data(w.clone()).await?;
+        check_data(w.clone(), &data).await?;
     }
     let out = args
         .out
@@ -116,6 +122,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         config.spool_dir = data_dir.join(format!("spool-{i}"));
         config.backend = backend;
         config.retry_max = Duration::from_millis(500);
+        config.data = data.clone();
         agents.push(tokio::spawn(sweep_agent::run(
             config,
             stopped(stop_rx.clone()),

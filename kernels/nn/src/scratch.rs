@@ -4,17 +4,21 @@
 //! 4 KiB on first touch, serial work that took a fifth of a two-thread step. Reused, it costs
 //! neither: every user overwrites the whole buffer, so its old contents never matter.
 //!
-//! A thread keeps one buffer, the largest it has used up to [`KEEP_BYTES`]; a larger one (the
-//! full-batch chunks of a gradient measurement, 8× a training batch) is freed after use, so idle
-//! pool threads never hold more than that.
+//! A thread keeps one buffer, the largest it has used (up to [`MAX_KEPT_BYTES`]), so every
+//! convolution of a pass, and of the next pass, reuses it. [`trim`] frees it if it is larger than
+//! [`KEEP_BYTES`]: a gradient measurement's full-batch chunks (8× a training batch) call it after
+//! each chunk, so idle pool threads do not hold hundreds of MB.
 
 use std::ops::{Deref, DerefMut};
 
 use crate::real::Real;
 
-/// The largest buffer a thread keeps between uses: 64 MiB, enough for every training batch of
+/// The largest buffer a thread keeps after [`trim`]: 64 MiB, enough for every training batch of
 /// 128 of the paper's models.
 pub const KEEP_BYTES: usize = 64 << 20;
+
+/// The largest buffer kept at all: 1 GiB.
+pub const MAX_KEPT_BYTES: usize = 1 << 30;
 
 /// A buffer of `len` values of unspecified content, returned to this thread when dropped.
 pub(crate) struct Scratch<T: Real>(Vec<T>);
@@ -48,7 +52,7 @@ impl<T: Real> DerefMut for Scratch<T> {
 impl<T: Real> Drop for Scratch<T> {
     fn drop(&mut self) {
         let v = std::mem::take(&mut self.0);
-        if v.capacity() * std::mem::size_of::<T>() > KEEP_BYTES {
+        if v.capacity() * std::mem::size_of::<T>() > MAX_KEPT_BYTES {
             return;
         }
         let key = T::scratch();
@@ -59,5 +63,14 @@ impl<T: Real> Drop for Scratch<T> {
         } else {
             v
         });
+    }
+}
+
+/// Frees this thread's buffer of type `T` if it is larger than [`KEEP_BYTES`].
+pub fn trim<T: Real>() {
+    let key = T::scratch();
+    let v = key.take();
+    if v.capacity() * std::mem::size_of::<T>() <= KEEP_BYTES {
+        key.set(v);
     }
 }

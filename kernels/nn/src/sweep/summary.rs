@@ -6,11 +6,8 @@
 use std::collections::VecDeque;
 
 use sweep_kernels::isotropic::ChainPoint;
-use sweep_kernels::stationary::{
-    StateVariables, WindowMeans, estimates_mean_sem, mean_sem, state_variables,
-};
+use sweep_kernels::stationary::{Sigma2, StationaryMeans, estimates_mean_sem, mean_sem};
 use sweep_kernels::{PointStatus, PointSummary};
-use sweep_theory::Protocol;
 
 use super::NetworkBatch;
 use crate::train::StepLog;
@@ -97,82 +94,25 @@ pub(super) fn summarise(
     iterations: u64,
     wall_seconds: f64,
 ) -> PointSummary {
-    let d = dim as f64;
     let of = |f: fn(&WindowSums) -> f64| mean_sem(sums.iter().map(|s| (f(s), s.count)));
-    let (radius_mean, radius_sem) = of(|s| s.radius);
-    let (radius_sq_mean, _) = of(|s| s.radius_sq);
-    let (pre_norm, _) = of(|s| s.pre_norm);
-    let (pre_norm_sq, pre_norm_sq_sem) = of(|s| s.pre_norm_sq);
-    let (loss_mean, loss_sem) = batch_mean_sem(batches, measurements, |m| m.full_loss);
-    let (entropy_unit, entropy_unit_sem) = estimates_mean_sem(
-        estimates,
-        b.entropy.queue as u64 * b.entropy.every,
-        b.entropy.log_every,
-    );
-    let (trace_sigma, trace_sigma_sem) = batch_mean_sem(batches, measurements, |m| m.trace_sigma);
-    let (full_grad_sq, full_grad_sq_sem) =
-        batch_mean_sem(batches, measurements, |m| m.full_grad_sq);
-    let sigma2 = trace_sigma / (d - 1.0);
-    let test_loss = mean(tests.iter().map(|t| t.loss));
-    let test_accuracy = mean(tests.iter().map(|t| t.accuracy));
-    let StateVariables {
-        temperature,
-        pressure,
-        volume,
-        wd_eff,
-        wd_eff_sem,
-        wd_eff_linear,
-    } = state_variables(
-        b.protocol,
-        p.first,
-        p.second,
-        dim,
-        sigma2,
-        WindowMeans {
-            radius: radius_mean,
-            pre_norm,
-            pre_norm_sq,
-            pre_norm_sq_sem,
-        },
-    );
-    let ok = status == PointStatus::Done;
-    let keep = |x: f64| if ok { x } else { f64::NAN };
-    PointSummary {
-        point: p.point,
-        replica: p.replica,
-        seed: p.seed,
-        iterations,
-        loss_mean: keep(loss_mean),
-        loss_sem: keep(loss_sem),
-        radius_mean: keep(radius_mean),
-        radius_sem: keep(radius_sem),
-        radius_sq_mean: keep(radius_sq_mean),
-        entropy_unit: keep(entropy_unit),
-        entropy_unit_sem: keep(entropy_unit_sem),
+    let trace_sigma = batch_mean_sem(batches, measurements, |m| m.trace_sigma);
+    StationaryMeans {
+        loss: batch_mean_sem(batches, measurements, |m| m.full_loss),
+        radius: of(|s| s.radius),
+        radius_sq: of(|s| s.radius_sq).0,
+        entropy_unit: estimates_mean_sem(
+            estimates,
+            b.entropy.queue as u64 * b.entropy.every,
+            b.entropy.log_every,
+        ),
         entropy_estimates: estimates.len() as u32,
-        entropy: keep(entropy_unit + (d - 1.0) * radius_mean.ln()),
-        sigma2: keep(sigma2),
-        trace_sigma: keep(trace_sigma),
-        full_grad_sq: keep(full_grad_sq),
-        temperature: keep(temperature),
-        pressure: if b.protocol == Protocol::FixedSphere {
-            keep(pressure)
-        } else {
-            pressure
-        },
-        volume: if b.protocol == Protocol::FixedSphere {
-            volume
-        } else {
-            keep(volume)
-        },
-        wd_eff: keep(wd_eff),
-        wd_eff_sem: keep(wd_eff_sem),
-        wd_eff_linear: keep(wd_eff_linear),
-        trace_sigma_sem: keep(trace_sigma_sem),
-        full_grad_sq_sem: keep(full_grad_sq_sem),
-        test_loss: keep(test_loss),
-        test_accuracy: keep(test_accuracy),
-        status,
-        wall_seconds,
+        sigma2: Sigma2::Measured(trace_sigma.0 / (dim as f64 - 1.0)),
+        trace_sigma,
+        full_grad_sq: batch_mean_sem(batches, measurements, |m| m.full_grad_sq),
+        test_loss: mean(tests.iter().map(|t| t.loss)),
+        test_accuracy: mean(tests.iter().map(|t| t.accuracy)),
+        pre_norm: of(|s| s.pre_norm).0,
+        pre_norm_sq: of(|s| s.pre_norm_sq),
     }
+    .into_summary(b.protocol, dim, p, status, iterations, wall_seconds)
 }

@@ -56,8 +56,10 @@ pub fn gradient_statistics<T: Real>(
         let idx: Vec<usize> = (i * chunk..((i + 1) * chunk).min(n)).collect();
         let (x, labels) = data.batch::<T>(&idx);
         let mut g = vec![T::ZERO; dim];
-        let l = net.loss_grad(w, &x, &labels, &mut g)?.to_f64();
-        Ok::<_, TrainError>((l, g, idx.len()))
+        let l = net.loss_grad(w, &x, &labels, &mut g);
+        // The chunk's im2col buffer served all its convolutions; do not keep it.
+        crate::scratch::trim::<T>();
+        Ok::<_, TrainError>((l?.to_f64(), g, idx.len()))
     });
     let mut full = vec![0.0f64; dim];
     let mut full_loss = 0.0;
