@@ -11,9 +11,9 @@
 //! thread count and of the split (tested in `tests/par.rs`).
 //!
 //! [`serial`] turns the splitting off for the closure it runs, on the calling thread: the sweep
-//! runner uses it when its points already fill the pool. Besides saving the join overhead, this
-//! keeps a thread that waits on a split from picking up a *new point* of the same sweep (rayon's
-//! work stealing would), which would multiply the points in flight and their entropy queues.
+//! runner uses it when its points already fill the pool, where splitting would only add join
+//! overhead. (It does not stop rayon's work stealing: a thread blocked in other parallel code,
+//! such as the entropy estimator's, may still start another point of the same sweep.)
 
 use std::cell::Cell;
 use std::ops::Range;
@@ -72,8 +72,8 @@ pub(crate) fn ranges(len: usize, parts: usize, align: usize, f: impl Fn(Range<us
 }
 
 /// Splits `data` into units of `unit` elements and calls `f(first_unit, chunk)` on contiguous
-/// groups of whole units (a trailing partial unit goes with the last group), in parallel when
-/// there is enough `work_per_unit` for several parts.
+/// groups of whole units (a trailing partial unit makes, or ends, the last group), in parallel
+/// when there is enough `work_per_unit` for several parts.
 pub(crate) fn units_mut<T: Send>(
     data: &mut [T],
     unit: usize,
@@ -106,33 +106,54 @@ pub(crate) fn map<R: Send>(
     (0..units).into_par_iter().with_max_len(1).map(&f).collect()
 }
 
-/// `f(i)` for each of `units` whole network passes, results in order: in parallel unless
-/// serial. With at least as many passes as threads, each pass runs serially on its thread (no
-/// splitting overhead); with fewer, the passes' operations split too.
-pub(crate) fn map_passes<R: Send>(units: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+/// `f(i)` for each of `units` whole network passes, each result handed to `fold` in order of
+/// `i`: in parallel unless serial, a window of at most `max_window` passes (and one per thread)
+/// at a time, so that no more passes are in memory at once. When a window has a pass for every
+/// thread, each pass runs serially on its thread (no splitting overhead); a smaller window lets
+/// its passes split too. The first error `fold` returns ends the loop.
+pub(crate) fn passes_in_order<R: Send, E>(
+    units: usize,
+    max_window: usize,
+    f: impl Fn(usize) -> R + Sync,
+    mut fold: impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E> {
     let threads = rayon::current_num_threads();
-    if is_serial() || threads < 2 || units < 2 {
-        return (0..units).map(f).collect();
+    let window = threads.min(max_window);
+    if is_serial() || window < 2 || units < 2 {
+        for i in 0..units {
+            fold(f(i))?;
+        }
+        return Ok(());
     }
-    let run = || {
-        (0..units)
-            .into_par_iter()
-            .with_max_len(1)
-            .map(|i| {
-                if units >= threads {
-                    serial(|| f(i))
-                } else {
-                    f(i)
-                }
-            })
-            .collect()
-    };
-    // From outside the pool, move the whole loop onto it once (see `Network`'s pass).
-    if rayon::current_thread_index().is_some() {
-        run()
-    } else {
-        rayon::scope(|_| run())
+    let mut start = 0;
+    while start < units {
+        let end = (start + window).min(units);
+        let len = end - start;
+        let run = || {
+            (start..end)
+                .into_par_iter()
+                .with_max_len(1)
+                .map(|i| {
+                    if len >= threads {
+                        serial(|| f(i))
+                    } else {
+                        f(i)
+                    }
+                })
+                .collect::<Vec<R>>()
+        };
+        // From outside the pool, move the window onto it once (see `Network`'s pass).
+        let results = if rayon::current_thread_index().is_some() {
+            run()
+        } else {
+            rayon::scope(|_| run())
+        };
+        for r in results {
+            fold(r)?;
+        }
+        start = end;
     }
+    Ok(())
 }
 
 /// `a[i] += b[i]`.

@@ -170,15 +170,20 @@ pub fn gemm<T: Real>(
     beta: T,
     c: &mut [T],
 ) {
+    let fits =
+        |len: usize, rows: usize, cols: usize| rows.checked_mul(cols).is_some_and(|x| len >= x);
     assert!(
-        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        fits(a.len(), m, k) && fits(b.len(), k, n) && fits(c.len(), m, n),
         "gemm shapes"
     );
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        c[..m * n].iter_mut().for_each(|x| *x *= beta);
+        // β = 0 ignores C's old values (they may be NaN), as matrixmultiply does.
+        c[..m * n]
+            .iter_mut()
+            .for_each(|x| *x = if beta == T::ZERO { T::ZERO } else { *x * beta });
         return;
     }
     if k >= K_SPLIT_MIN && n < K_SPLIT_MAX_N {

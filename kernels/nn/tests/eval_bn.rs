@@ -7,7 +7,7 @@
 use sweep_nn::data::{BatchSampler, Dataset};
 use sweep_nn::layers::BnStats;
 use sweep_nn::models::NetError;
-use sweep_nn::train::{Trainer, Update};
+use sweep_nn::train::{Trainer, Update, gradient_statistics, gradient_statistics_recording};
 use sweep_nn::{Architecture, Network};
 
 fn nets() -> Vec<(Network<f64>, Vec<f64>)> {
@@ -143,6 +143,93 @@ fn running_statistics_follow_pytorchs_update() {
             assert!(rel(g.var[c], e.var[c]) < 1e-12);
         }
     }
+}
+
+/// PyTorch's running-statistics update `r ← 0.9 r + 0.1 b` (unbiased batch variance), by hand.
+fn fold(expected: &mut Vec<BnStats>, batch: &[BnStats]) {
+    if expected.is_empty() {
+        *expected = batch
+            .iter()
+            .map(|b| BnStats {
+                mean: vec![0.0; b.mean.len()],
+                var: vec![1.0; b.var.len()],
+                count: 0,
+            })
+            .collect();
+    }
+    for (e, b) in expected.iter_mut().zip(batch) {
+        let n = b.count as f64;
+        for c in 0..b.mean.len() {
+            e.mean[c] = 0.9 * e.mean[c] + 0.1 * b.mean[c];
+            e.var[c] = 0.9 * e.var[c] + 0.1 * b.var[c] * n / (n - 1.0);
+        }
+    }
+}
+
+#[test]
+fn measurement_passes_update_running_statistics_like_training_passes() {
+    // SPEC §7.3 measures in training mode, so (as in PyTorch) each of the measurement's passes
+    // moves the running statistics: its chunks, then its fresh mini-batches, in order.
+    let data = Dataset::synthetic(3, 4);
+    let arch = Architecture::ConvNet { c: 2 };
+    let (net, si) = Network::<f64>::initial(arch, 1, 10, 1, 4, 1.0, 10.0).unwrap();
+    let sampler = BatchSampler::new(2, data.len(), 8);
+    let update = Update::FixedElr {
+        elr: 0.01,
+        wd: 0.01,
+    };
+    let mut tracked = Trainer::new(&net, &data, sampler, si).track_running_stats(0.1);
+    let mut expected: Vec<BnStats> = Vec::new();
+    let mut grad = vec![0.0; net.dim()];
+    let hand = |w: &[f64], idx: &[usize], grad: &mut [f64]| {
+        let (x, labels) = data.batch::<f64>(idx);
+        let mut stats = Vec::new();
+        net.loss_grad_recording(w, &x, &labels, grad, &mut stats)
+            .unwrap();
+        stats
+    };
+    for t in 0..2u64 {
+        let stats = hand(tracked.weights(), &sampler.indices(t), &mut grad);
+        fold(&mut expected, &stats);
+        tracked.step(update).unwrap();
+    }
+    let w = tracked.weights().to_vec();
+    let (plain, bn) =
+        gradient_statistics_recording(&net, &data, &w, 16, &sampler, 1 << 63, 3).unwrap();
+    assert_eq!(
+        plain,
+        gradient_statistics(&net, &data, &w, 16, &sampler, 1 << 63, 3).unwrap(),
+        "recording changes nothing else"
+    );
+    // 40 images in chunks of 16, 16, 8; then three batches.
+    let chunks: Vec<Vec<usize>> = vec![(0..16).collect(), (16..32).collect(), (32..40).collect()];
+    assert_eq!((bn.chunks.len(), bn.batches.len()), (3, 3));
+    for (i, idx) in chunks.iter().enumerate() {
+        assert_eq!(bn.chunks[i], hand(&w, idx, &mut grad), "chunk {i}");
+        fold(&mut expected, &bn.chunks[i]);
+    }
+    for m in 0..3u64 {
+        let idx = sampler.indices((1 << 63) + m);
+        assert_eq!(
+            bn.batches[m as usize],
+            hand(&w, &idx, &mut grad),
+            "batch {m}"
+        );
+        fold(&mut expected, &bn.batches[m as usize]);
+    }
+    tracked.absorb_running_stats(&bn.chunks);
+    tracked.absorb_running_stats(&bn.batches);
+    let got = tracked.running_stats().unwrap();
+    for (g, e) in got.iter().zip(&expected) {
+        for c in 0..g.mean.len() {
+            assert!((g.mean[c] - e.mean[c]).abs() < 1e-12);
+            assert!(rel(g.var[c], e.var[c]) < 1e-12);
+        }
+    }
+    // Without tracking, absorbing does nothing.
+    let mut untracked = Trainer::new(&net, &data, sampler, w);
+    untracked.absorb_running_stats(&bn.chunks);
+    assert!(untracked.running_stats().is_none());
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod common;
 
 use common::Rand;
 use sweep_nn::data::{BatchSampler, Dataset};
-use sweep_nn::layers::{Conv, conv_forward};
+use sweep_nn::layers::{Conv, conv_backward, conv_forward};
 use sweep_nn::real::{Op, gemm};
 use sweep_nn::train::gradient_statistics;
 use sweep_nn::{Act, Architecture, Network, par};
@@ -225,4 +225,111 @@ fn reused_im2col_buffers_do_not_leak_values_between_shapes() {
         }
         assert_eq!(conv_forward(&cv_big, &big, &w_big), first);
     });
+}
+
+/// y = conv(x; w) by the definition, in f64.
+fn naive_conv(cv: &Conv, x: &Act<f64>, w: &[f64]) -> Act<f64> {
+    let (ho, wo) = (cv.out_size(x.h), cv.out_size(x.w));
+    let mut y = Act::zeros(cv.c_out, x.n, ho, wo);
+    for o in 0..cv.c_out {
+        for img in 0..x.n {
+            for i in 0..ho {
+                for j in 0..wo {
+                    let mut s = 0.0;
+                    for c in 0..cv.c_in {
+                        for a in 0..cv.k {
+                            for b in 0..cv.k {
+                                let (ii, jj) = (i * cv.stride + a, j * cv.stride + b);
+                                if ii >= cv.pad
+                                    && jj >= cv.pad
+                                    && ii - cv.pad < x.h
+                                    && jj - cv.pad < x.w
+                                {
+                                    s += w[((o * cv.c_in + c) * cv.k + a) * cv.k + b]
+                                        * x.data[((c * x.n + img) * x.h + ii - cv.pad) * x.w + jj
+                                            - cv.pad];
+                                }
+                            }
+                        }
+                    }
+                    y.data[((o * x.n + img) * ho + i) * wo + j] = s;
+                }
+            }
+        }
+    }
+    y
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn convolutions_of_every_small_shape_match_the_definition_and_their_adjoints() {
+    // Inputs as small as 1×1 (a 3×3 kernel then reads padding only at some offsets), empty
+    // batches, strides 1 and 2, pads 0 to 2: forward against the definition, backward by the
+    // adjoint identities ⟨conv(x; W), dy⟩ = ⟨x, dx⟩ = ⟨W, dW⟩ (a convolution is linear in each).
+    let mut rng = Rand::new(41);
+    let mut cases = 0;
+    for k in [1, 3, 5] {
+        for pad in 0..=k / 2 {
+            for stride in [1, 2] {
+                for (h, w) in [(1, 1), (1, 4), (2, 3), (4, 1), (5, 6)] {
+                    if h + 2 * pad < k || w + 2 * pad < k {
+                        continue;
+                    }
+                    for n in [0, 2] {
+                        let cv = Conv {
+                            c_in: 2,
+                            c_out: 3,
+                            k,
+                            stride,
+                            pad,
+                        };
+                        let x = Act {
+                            data: rng.vec(2 * n * h * w),
+                            c: 2,
+                            n,
+                            h,
+                            w,
+                        };
+                        let wt = rng.vec(cv.size());
+                        let y = conv_forward(&cv, &x, &wt);
+                        let want = naive_conv(&cv, &x, &wt);
+                        assert_eq!((y.c, y.n, y.h, y.w), (want.c, want.n, want.h, want.w));
+                        for (a, b) in y.data.iter().zip(&want.data) {
+                            assert!(
+                                (a - b).abs() < 1e-12,
+                                "k{k} pad{pad} s{stride} {h}×{w} n{n}"
+                            );
+                        }
+                        let dy = y.with_data(rng.vec(y.data.len()));
+                        let mut dw = vec![f64::NAN; cv.size()];
+                        let dx = conv_backward(&cv, &x, &wt, &dy, &mut dw);
+                        let (lhs, scale) = (dot(&y.data, &dy.data), 1.0 + dot(&dy.data, &dy.data));
+                        assert!(
+                            (lhs - dot(&x.data, &dx.data)).abs() < 1e-10 * scale,
+                            "dx, k{k} pad{pad} s{stride} {h}×{w} n{n}"
+                        );
+                        assert!(
+                            (lhs - dot(&wt, &dw)).abs() < 1e-10 * scale,
+                            "dW, k{k} pad{pad} s{stride} {h}×{w} n{n}"
+                        );
+                        cases += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(cases > 50, "{cases} cases");
+}
+
+#[test]
+fn gemm_with_empty_reductions_follows_beta() {
+    let mut c = vec![f64::NAN, 2.0];
+    gemm(1, 0, 2, &[], Op::N, &[], Op::N, 0.0, &mut c);
+    assert_eq!(c, vec![0.0, 0.0], "β = 0 ignores old values, NaN included");
+    let mut c = vec![1.0, 2.0];
+    gemm(1, 0, 2, &[], Op::N, &[], Op::N, 0.5, &mut c);
+    assert_eq!(c, vec![0.5, 1.0]);
 }

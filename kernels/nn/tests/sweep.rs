@@ -12,7 +12,7 @@ use sweep_kernels::observer::{BatchObserver, NoObserver, SeriesRow};
 use sweep_kernels::{KernelError, PointStatus, PointSummary};
 use sweep_nn::data::{BatchSampler, Dataset, Split};
 use sweep_nn::sweep::{HEAD_SEED, NetworkBatch, run_network};
-use sweep_nn::train::{Trainer, Update, gradient_statistics, norm};
+use sweep_nn::train::{Trainer, Update, gradient_statistics_recording, norm};
 use sweep_nn::{Architecture, Network};
 use sweep_theory::Protocol;
 
@@ -143,6 +143,33 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
             if let Some(row) = rows.iter().find(|r| r.iteration == t) {
                 assert_eq!(row.radius, Some(log.norm), "{protocol:?} radius at {t}");
             }
+            // SPEC §7.3's order: the measurement's chunks update the running statistics, the
+            // test set is evaluated, then the measurement's mini-batches update them.
+            let mut later = Vec::new();
+            if t % 30 == 0 || (t > 60 && t % 20 == 0) {
+                let w = tr.weights().to_vec();
+                let (s, bn) = gradient_statistics_recording(
+                    &net,
+                    &data,
+                    &w,
+                    1024,
+                    &sampler,
+                    (1 << 63) + measured * 3,
+                    3,
+                )
+                .expect("stats");
+                assert_eq!((bn.chunks.len(), bn.batches.len()), (1, 3));
+                tr.absorb_running_stats(&bn.chunks);
+                later = bn.batches;
+                measured += 1;
+                let trace = s.trace_sigma(norm(&w));
+                let row = rows.iter().find(|r| r.iteration == t).expect("row");
+                assert_eq!(row.trace_sigma, Some(trace), "{protocol:?} tr Σ at {t}");
+                assert_eq!(row.loss, Some(s.full_loss), "{protocol:?} full loss at {t}");
+                if t > 60 {
+                    traces.push(trace);
+                }
+            }
             if t == 90 || t == 120 {
                 let (x, labels) = test.batch::<f32>(&(0..test.len()).collect::<Vec<_>>());
                 let stats = tr.running_stats().expect("running statistics");
@@ -151,27 +178,7 @@ fn a_point_is_the_trainer_loop_with_its_measurements() {
                         .expect("eval"),
                 );
             }
-            if t % 30 == 0 || (t > 60 && t % 20 == 0) {
-                let w = tr.weights();
-                let s = gradient_statistics(
-                    &net,
-                    &data,
-                    w,
-                    1024,
-                    &sampler,
-                    (1 << 63) + measured * 3,
-                    3,
-                )
-                .expect("stats");
-                measured += 1;
-                let trace = s.trace_sigma(norm(w));
-                let row = rows.iter().find(|r| r.iteration == t).expect("row");
-                assert_eq!(row.trace_sigma, Some(trace), "{protocol:?} tr Σ at {t}");
-                assert_eq!(row.loss, Some(s.full_loss), "{protocol:?} full loss at {t}");
-                if t > 60 {
-                    traces.push(trace);
-                }
-            }
+            tr.absorb_running_stats(&later);
         }
         let r_bar = r_sum / 60.0;
         let test_loss = (evals[0].loss + evals[1].loss) / 2.0;

@@ -85,6 +85,9 @@ fn valid(off: usize, pad: usize, stride: usize, size: usize, out: usize) -> (usi
 fn im2col<T: Real>(cv: &Conv, x: &Act<T>, ho: usize, wo: usize) -> Scratch<T> {
     let cols_n = x.n * ho * wo;
     let mut cols = Scratch::take(cv.fan_in() * cols_n);
+    if cols_n == 0 {
+        return cols;
+    }
     par::units_mut(&mut cols, cols_n, cols_n, |first, rows| {
         for (i, dst) in rows.chunks_exact_mut(cols_n).enumerate() {
             im2col_row(cv, x, first + i, dst, ho, wo);
@@ -112,13 +115,18 @@ fn im2col_row<T: Real>(cv: &Conv, x: &Act<T>, row: usize, dst: &mut [T], ho: usi
             let src = &x.data[(c * x.n + n) * hw..][..hw];
             image[..start].fill(T::ZERO);
             image[end..].fill(T::ZERO);
-            let from = (start as isize + shift) as usize;
-            image[start..end].copy_from_slice(&src[from..from + end - start]);
-            for col in (0..ow_lo).chain(ow_hi..wo) {
-                image[lo + col..hi]
-                    .iter_mut()
-                    .step_by(wo)
-                    .for_each(|v| *v = T::ZERO);
+            // Empty when the kernel offset reads only padding (an input no taller than `pad`).
+            if start < end {
+                let from = (start as isize + shift) as usize;
+                image[start..end].copy_from_slice(&src[from..from + end - start]);
+            }
+            if lo < hi {
+                for col in (0..ow_lo).chain(ow_hi..wo) {
+                    image[lo + col..hi]
+                        .iter_mut()
+                        .step_by(wo)
+                        .for_each(|v| *v = T::ZERO);
+                }
             }
         }
         return;
@@ -127,7 +135,8 @@ fn im2col_row<T: Real>(cv: &Conv, x: &Act<T>, row: usize, dst: &mut [T], ho: usi
     for (n, image) in dst.chunks_exact_mut(ho * wo).enumerate() {
         let src = &x.data[(c * x.n + n) * x.h * x.w..][..x.h * x.w];
         for (oh, drow) in image.chunks_exact_mut(wo).enumerate() {
-            if !(oh_lo..oh_hi).contains(&oh) {
+            // An empty column range may sit left of the padding (`ow_lo·stride + kj < pad`).
+            if !(oh_lo..oh_hi).contains(&oh) || ow_lo == ow_hi {
                 drow.fill(T::ZERO);
                 continue;
             }
@@ -156,6 +165,9 @@ fn col2im<T: Real>(cv: &Conv, cols: &[T], dx: &mut Act<T>, ho: usize, wo: usize)
     let cols_n = dx.n * ho * wo;
     let (n_img, h, w) = (dx.n, dx.h, dx.w);
     let kk = cv.k * cv.k;
+    if n_img * h * w == 0 {
+        return;
+    }
     par::units_mut(
         &mut dx.data,
         n_img * h * w,
@@ -167,6 +179,9 @@ fn col2im<T: Real>(cv: &Conv, cols: &[T], dx: &mut Act<T>, ho: usize, wo: usize)
                     let (oh_lo, oh_hi) = valid(ki, cv.pad, cv.stride, h, ho);
                     for kj in 0..cv.k {
                         let (ow_lo, ow_hi) = valid(kj, cv.pad, cv.stride, w, wo);
+                        if ow_lo == ow_hi {
+                            continue;
+                        }
                         let row = (c * cv.k + ki) * cv.k + kj;
                         let src = &cols[row * cols_n..(row + 1) * cols_n];
                         for n in 0..n_img {

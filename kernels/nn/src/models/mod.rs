@@ -11,9 +11,9 @@ use crate::layers::batchnorm::BN_EPS;
 use crate::layers::{
     BnMode, BnStats, Conv, HeadOut, cross_entropy, linear_backward, linear_forward,
 };
-use crate::par;
 use crate::real::Real;
 use crate::tensor::Act;
+use crate::{par, scratch};
 
 /// Which model, with its width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -370,9 +370,11 @@ impl<T: Real> Network<T> {
         grad: Option<&mut [T]>,
         bn: &mut BnMode<'_>,
     ) -> Pass<T> {
-        let run = || match self.arch {
-            Architecture::ConvNet { .. } => convnet::run(self, si, x, labels, grad, bn),
-            Architecture::ResNet18 { .. } => resnet18::run(self, si, x, labels, grad, bn),
+        let run = || {
+            scratch::in_pass(|| match self.arch {
+                Architecture::ConvNet { .. } => convnet::run(self, si, x, labels, grad, bn),
+                Architecture::ResNet18 { .. } => resnet18::run(self, si, x, labels, grad, bn),
+            })
         };
         // Called from outside a rayon pool (a plain loop over `Trainer::step`), the pass moves to
         // a pool thread once, so that each of its hundreds of splits is a cheap local join

@@ -148,7 +148,9 @@ impl Shared<'_> {
 
 /// Trains every point of `batch` on `data` and returns one summary per point, in the order given.
 /// With a `test` set, each entropy estimate also evaluates it in evaluation mode (BatchNorm by the
-/// running statistics, PyTorch's momentum 0.1), giving `test_loss` and `test_accuracy`.
+/// running statistics, PyTorch's momentum 0.1), giving `test_loss` and `test_accuracy`. As in the
+/// paper's code, the running statistics learn from every training-mode pass: the steps, and each
+/// measurement's full-batch chunks (before the test evaluation) and fresh mini-batches (after).
 ///
 /// Runs on the current rayon pool (install one to bound the threads). Series rows and progress go
 /// to `observer`; `observer.cancelled()` is polled every few steps.

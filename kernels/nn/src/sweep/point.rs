@@ -17,7 +17,9 @@ use super::{HEAD_SEED, Shared};
 use crate::data::BatchSampler;
 use crate::layers::BnStats;
 use crate::models::Network;
-use crate::train::{TrainError, Trainer, Update, gradient_statistics};
+use crate::train::{
+    BnRecord, TrainError, Trainer, Update, gradient_statistics, gradient_statistics_recording,
+};
 
 /// PyTorch's BatchNorm momentum for the running statistics evaluation mode uses.
 const BN_MOMENTUM: f64 = 0.1;
@@ -157,6 +159,24 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
             trace_sigma: None,
             full_grad_sq: None,
         };
+        // SPEC §7.3's order, as in the paper's code: the measurement's full-batch chunks
+        // (training mode: they update the running BatchNorm statistics), the test set in
+        // evaluation mode, then the fresh mini-batches (which update them too). The passes do
+        // not depend on the running statistics, so they are computed first and folded in order.
+        let mut later_passes = Vec::new();
+        let measurement = if measure {
+            let Some((m, bn)) = measure_at(shared, &net, trainer.weights(), log.norm, p, measured)?
+            else {
+                status = PointStatus::Diverged { iteration: done };
+                break;
+            };
+            measured += 1;
+            trainer.absorb_running_stats(&bn.chunks);
+            later_passes = bn.batches;
+            Some(m)
+        } else {
+            None
+        };
         if estimate {
             let (units, radii) = queue.samples();
             let est = entropy::estimate(units, radii, dim, b.entropy.mode)?;
@@ -173,13 +193,8 @@ pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSumm
                 }
             }
         }
-        if measure {
-            let Some(m) = measure_at(shared, &net, trainer.weights(), log.norm, p, measured)?
-            else {
-                status = PointStatus::Diverged { iteration: done };
-                break;
-            };
-            measured += 1;
+        trainer.absorb_running_stats(&later_passes);
+        if let Some(m) = measurement {
             row.loss = Some(m.full_loss);
             row.trace_sigma = Some(m.trace_sigma);
             row.full_grad_sq = Some(m.full_grad_sq);
@@ -233,10 +248,11 @@ fn evaluate(
     })
 }
 
-/// Gradient measurement number `k` at weights `w`; `None` when the network's loss or gradient is
-/// no longer finite there. SPEC §7.3 rescales to the unit sphere by the queue's mean radius r̄;
-/// this uses ‖w‖ of the measured point itself, which by scale invariance gives tr Σ and ‖∇L‖² at
-/// w/‖w‖ exactly (the two differ by the radius fluctuation, well under 1 %), and needs no full
+/// Gradient measurement number `k` at weights `w`, with its passes' BatchNorm statistics when
+/// the point evaluates a test set (empty otherwise); `None` when the network's loss or gradient
+/// is no longer finite there. SPEC §7.3 rescales to the unit sphere by the queue's mean radius
+/// r̄; this uses ‖w‖ of the measured point itself, which by scale invariance gives tr Σ and ‖∇L‖²
+/// at w/‖w‖ exactly (the two differ by the radius fluctuation, well under 1 %), and needs no full
 /// queue. On the fixed sphere ‖w‖ is the nominal r up to rounding. `r` is ‖w‖ (the step's).
 fn measure_at(
     shared: &Shared<'_>,
@@ -245,26 +261,30 @@ fn measure_at(
     r: f64,
     p: &ChainPoint,
     k: u64,
-) -> Result<Option<Measurement>, KernelError> {
+) -> Result<Option<(Measurement, BnRecord)>, KernelError> {
     let b = shared.batch;
     let sampler = BatchSampler::new(p.seed, shared.data.len(), b.batch_size);
     let m = b.grad_samples as u64;
-    let stats = match gradient_statistics(
-        net,
+    let (data, chunk, first) = (
         shared.data,
-        w,
         crate::train::measure::FULL_BATCH_CHUNK,
-        &sampler,
         MEASURE_BASE + k * m,
-        b.grad_samples,
-    ) {
+    );
+    let measured = if shared.test.is_some() {
+        gradient_statistics_recording(net, data, w, chunk, &sampler, first, b.grad_samples)
+    } else {
+        gradient_statistics(net, data, w, chunk, &sampler, first, b.grad_samples)
+            .map(|s| (s, BnRecord::default()))
+    };
+    let (stats, bn) = match measured {
         Ok(s) => s,
         Err(TrainError::NonFinite { .. }) => return Ok(None),
         Err(TrainError::Net(e)) => return Err(net_error(e)),
     };
-    Ok(Some(Measurement {
+    let measurement = Measurement {
         full_loss: stats.full_loss,
         trace_sigma: stats.trace_sigma(r),
         full_grad_sq: stats.full_grad_norm * stats.full_grad_norm * r * r,
-    }))
+    };
+    Ok(Some((measurement, bn)))
 }

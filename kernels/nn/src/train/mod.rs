@@ -5,7 +5,7 @@ pub mod measure;
 pub mod protocol;
 pub mod trainer;
 
-pub use measure::{GradStats, gradient_statistics};
+pub use measure::{BnRecord, GradStats, gradient_statistics, gradient_statistics_recording};
 pub use protocol::{StepInfo, Update, apply_update};
 pub use trainer::{StepLog, TrainError, Trainer};
 

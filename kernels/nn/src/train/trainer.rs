@@ -55,10 +55,10 @@ pub struct Trainer<'a, T> {
     running: Option<RunningBn>,
 }
 
-/// PyTorch's running BatchNorm statistics: `r ← (1 − m)·r + m·b` per step, from mean 0 and
-/// variance 1, with the batch's unbiased variance. Only training steps update them; in the
-/// paper's code the measurement passes (also in training mode) update them too, a small
-/// difference since both see batches at the current weights.
+/// PyTorch's running BatchNorm statistics: `r ← (1 − m)·r + m·b` per training-mode forward
+/// pass, from mean 0 and variance 1, with the batch's unbiased variance. Training steps update
+/// them; so do a measurement's passes, through [`Trainer::absorb_running_stats`], as in the
+/// paper's code (which measures in training mode).
 #[derive(Clone, Debug)]
 struct RunningBn {
     momentum: f64,
@@ -67,10 +67,17 @@ struct RunningBn {
 }
 
 impl RunningBn {
+    /// Folds the last step's batch statistics in.
     fn update(&mut self) {
-        if self.stats.len() != self.batch.len() {
-            self.stats = self
-                .batch
+        let batch = std::mem::take(&mut self.batch);
+        self.fold(&batch);
+        self.batch = batch;
+    }
+
+    /// Folds one pass's batch statistics (one entry per layer) in.
+    fn fold(&mut self, batch: &[BnStats]) {
+        if self.stats.len() != batch.len() {
+            self.stats = batch
                 .iter()
                 .map(|b| BnStats {
                     mean: vec![0.0; b.mean.len()],
@@ -80,7 +87,7 @@ impl RunningBn {
                 .collect();
         }
         let m = self.momentum;
-        for (r, b) in self.stats.iter_mut().zip(&self.batch) {
+        for (r, b) in self.stats.iter_mut().zip(batch) {
             let unbias = if b.count > 1 {
                 b.count as f64 / (b.count - 1) as f64
             } else {
@@ -136,6 +143,17 @@ impl<'a, T: Real> Trainer<'a, T> {
             .as_ref()
             .filter(|r| !r.stats.is_empty())
             .map(|r| r.stats.as_slice())
+    }
+
+    /// Folds training-mode passes made outside the steps (a measurement's, see
+    /// [`crate::train::BnRecord`]) into the running statistics, in order, as PyTorch does for
+    /// every forward pass in training mode. Nothing happens unless tracking is on.
+    pub fn absorb_running_stats(&mut self, passes: &[Vec<BnStats>]) {
+        if let Some(r) = &mut self.running {
+            for pass in passes {
+                r.fold(pass);
+            }
+        }
     }
 
     /// The current scale-invariant weights.
