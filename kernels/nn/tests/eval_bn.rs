@@ -110,23 +110,7 @@ fn running_statistics_follow_pytorchs_update() {
         let mut batch = Vec::new();
         net.loss_grad_recording(plain.weights(), &x, &labels, &mut grad, &mut batch)
             .unwrap();
-        if expected.is_empty() {
-            expected = batch
-                .iter()
-                .map(|b| BnStats {
-                    mean: vec![0.0; b.mean.len()],
-                    var: vec![1.0; b.var.len()],
-                    count: 0,
-                })
-                .collect();
-        }
-        for (e, b) in expected.iter_mut().zip(&batch) {
-            let n = b.count as f64;
-            for c in 0..b.mean.len() {
-                e.mean[c] = 0.9 * e.mean[c] + 0.1 * b.mean[c];
-                e.var[c] = 0.9 * e.var[c] + 0.1 * b.var[c] * n / (n - 1.0);
-            }
-        }
+        fold(&mut expected, &batch);
         plain.step(update).unwrap();
         tracked.step(update).unwrap();
         assert_eq!(

@@ -6,7 +6,7 @@
 mod common;
 
 use common::Rand;
-use sweep_nn::data::{BatchSampler, Dataset};
+use sweep_nn::data::BatchSampler;
 use sweep_nn::layers::{Conv, conv_backward, conv_forward};
 use sweep_nn::real::{Op, gemm};
 use sweep_nn::train::gradient_statistics;
@@ -150,17 +150,7 @@ fn passes_are_bitwise_the_same_on_any_number_of_threads() {
 #[test]
 fn gradient_measurements_are_bitwise_the_same_on_any_number_of_threads() {
     let n = 300;
-    let mut rng = Rand::new(17);
-    let data = Dataset {
-        pixels: (0..n * 3 * 1024).map(|_| rng.below(256) as u8).collect(),
-        labels: (0..n).map(|i| (i % 10) as u8).collect(),
-        c: 3,
-        h: 32,
-        w: 32,
-        classes: 10,
-        mean: vec![0.5; 3],
-        std: vec![0.25; 3],
-    };
+    let data = common::random_cifar_like(n, 17);
     let arch = Architecture::ConvNet { c: 2 };
     let (net, si) = Network::<f32>::initial(arch, 3, 10, 1, 4, 1.0, 10.0).expect("net");
     let sampler = BatchSampler::new(7, n, 32);

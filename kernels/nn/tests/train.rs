@@ -10,25 +10,12 @@
 
 mod common;
 
-use common::Rand;
 use sweep_nn::data::{BatchSampler, Dataset};
 use sweep_nn::train::{Trainer, Update, gradient_statistics, norm};
 use sweep_nn::{Architecture, Network};
 
 fn dataset(n: usize, seed: u64) -> Dataset {
-    let mut rng = Rand::new(seed);
-    Dataset {
-        pixels: (0..n * 3 * 1024)
-            .map(|_| ((rng.next() + 1.0) * 127.5) as u8)
-            .collect(),
-        labels: (0..n).map(|i| (i % 10) as u8).collect(),
-        c: 3,
-        h: 32,
-        w: 32,
-        classes: 10,
-        mean: vec![0.5; 3],
-        std: vec![0.25; 3],
-    }
+    common::random_cifar_like(n, seed)
 }
 
 fn net(si_norm: f64) -> (Network<f64>, Vec<f64>) {

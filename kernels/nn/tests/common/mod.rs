@@ -121,3 +121,21 @@ fn check_gradient_rejects_a_wrong_gradient() {
         1e-7,
     );
 }
+
+/// `n` random 3×32×32 CIFAR-shaped images (bytes from `seed`), labels cycling through 10
+/// classes, normalised by mean 0.5 and std 0.25.
+pub fn random_cifar_like(n: usize, seed: u64) -> sweep_nn::data::Dataset {
+    let mut rng = Rand::new(seed);
+    sweep_nn::data::Dataset {
+        pixels: (0..n * 3 * 1024)
+            .map(|_| ((rng.next() + 1.0) * 127.5) as u8)
+            .collect(),
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+        c: 3,
+        h: 32,
+        w: 32,
+        classes: 10,
+        mean: vec![0.5; 3],
+        std: vec![0.25; 3],
+    }
+}
