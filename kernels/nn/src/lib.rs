@@ -12,11 +12,14 @@
 //! * [`models`]: [`Architecture`] (`ConvNet { c }`, `ResNet18 { k }`, `dim`), [`Network`]
 //!   (`initial`, `new`, `loss`, `loss_grad`, `dim`, `head`), [`Head`];
 //! * [`train`]: [`train::Update`] (the three protocols), [`train::apply_update`],
-//!   [`train::Trainer`] (`step`), [`train::gradient_statistics`] → [`train::GradStats`]
-//!   (`trace_sigma`);
+//!   [`train::Trainer`] (`step`, `track_running_stats`, `absorb_running_stats`),
+//!   [`train::gradient_statistics`] → [`train::GradStats`] (`trace_sigma`), and
+//!   [`train::gradient_statistics_recording`] with the passes' BatchNorm statistics;
 //! * [`sweep`]: [`sweep::NetworkBatch`] and [`sweep::run_network`], a task of a network sweep
 //!   returning the same per-point summaries as the isotropic chains;
-//! * [`layers`]: each layer's forward and backward, [`real::Real`] (f32 / f64) and [`real::gemm`].
+//! * [`layers`]: each layer's forward and backward, [`real::Real`] (f32 / f64) and [`real::gemm`];
+//! * [`par`]: how one step splits over the rayon pool (bitwise independent of the thread count)
+//!   and [`par::serial`] to keep a step on one thread; [`scratch`]: the reused im2col buffer.
 
 pub mod data;
 pub mod init;

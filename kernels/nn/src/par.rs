@@ -16,6 +16,7 @@
 //! such as the entropy estimator's, may still start another point of the same sweep.)
 
 use std::cell::Cell;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -158,41 +159,67 @@ pub(crate) fn passes_in_order<R: Send, E>(
 
 /// `a[i] += b[i]`.
 pub(crate) fn add_assign<T: Copy + Send + Sync + std::ops::AddAssign>(a: &mut [T], b: &[T]) {
-    units_mut(a, 4096, 4096, |first, chunk| {
-        let src = &b[first * 4096..][..chunk.len()];
+    units_mut(a, ELEMENTS, ELEMENTS, |first, chunk| {
+        let src = &b[first * ELEMENTS..][..chunk.len()];
         chunk.iter_mut().zip(src).for_each(|(x, y)| *x += *y);
     });
 }
 
-/// `out[i] = f(a[i])` into a new vector.
-pub(crate) fn map_elements<T: Copy + Send + Sync + Default>(
-    a: &[T],
-    f: impl Fn(T) -> T + Sync,
+/// A new vector of `len` values whose parts `fill(first_unit, chunk)` writes in parallel (units
+/// of `unit` elements, as [`units_mut`] cuts them), without zeroing it first: outputs that are
+/// overwritten anyway then cost one pass over memory, not two.
+///
+/// # Safety
+/// `fill` must initialise every element of every chunk it is given (a panic inside it is fine:
+/// the vector is then never exposed).
+pub(crate) unsafe fn new_filled<T: Copy + Send>(
+    len: usize,
+    unit: usize,
+    work_per_unit: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
 ) -> Vec<T> {
-    let mut out = vec![T::default(); a.len()];
-    units_mut(&mut out, 4096, 4096, |first, chunk| {
-        let src = &a[first * 4096..][..chunk.len()];
-        chunk.iter_mut().zip(src).for_each(|(o, x)| *o = f(*x));
-    });
-    out
+    let mut v = Vec::with_capacity(len);
+    units_mut(
+        &mut v.spare_capacity_mut()[..len],
+        unit,
+        work_per_unit,
+        fill,
+    );
+    // SAFETY: the chunks tile `0..len`, and the caller's `fill` initialised all of each.
+    unsafe { v.set_len(len) };
+    v
+}
+
+/// Elements per unit of the elementwise maps.
+const ELEMENTS: usize = 4096;
+
+/// `out[i] = f(a[i])` into a new vector.
+pub(crate) fn map_elements<T: Copy + Send + Sync>(a: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
+    // SAFETY: `a[first·ELEMENTS..]` is at least as long as the chunk (both tile `0..a.len()`
+    // alike), so the zip writes every element of the chunk.
+    unsafe {
+        new_filled(a.len(), ELEMENTS, ELEMENTS, |first, chunk| {
+            for (o, x) in chunk.iter_mut().zip(&a[first * ELEMENTS..]) {
+                o.write(f(*x));
+            }
+        })
+    }
 }
 
 /// `out[i] = f(a[i], b[i])` into a new vector (`b` at least as long as `a`).
-pub(crate) fn zip_elements<T: Copy + Send + Sync + Default>(
+pub(crate) fn zip_elements<T: Copy + Send + Sync>(
     a: &[T],
     b: &[T],
     f: impl Fn(T, T) -> T + Sync,
 ) -> Vec<T> {
-    let mut out = vec![T::default(); a.len()];
-    units_mut(&mut out, 4096, 4096, |first, chunk| {
-        let (sa, sb) = (
-            &a[first * 4096..][..chunk.len()],
-            &b[first * 4096..][..chunk.len()],
-        );
-        chunk
-            .iter_mut()
-            .zip(sa.iter().zip(sb))
-            .for_each(|(o, (x, y))| *o = f(*x, *y));
-    });
-    out
+    assert!(b.len() >= a.len(), "zip_elements: b shorter than a");
+    // SAFETY: as in `map_elements`; `b` is at least as long as `a`.
+    unsafe {
+        new_filled(a.len(), ELEMENTS, ELEMENTS, |first, chunk| {
+            let (sa, sb) = (&a[first * ELEMENTS..], &b[first * ELEMENTS..]);
+            for (o, (x, y)) in chunk.iter_mut().zip(sa.iter().zip(sb)) {
+                o.write(f(*x, *y));
+            }
+        })
+    }
 }

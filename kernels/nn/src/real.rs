@@ -190,18 +190,82 @@ pub fn gemm<T: Real>(
         gemm_k_blocks(m, k, n, a, op_a, b, op_b, beta, c);
         return;
     }
-    // Column blocks (multiples of 32, whole micro-kernel tiles) run in parallel: each sums over
-    // `k` exactly as the whole product does, so the result does not depend on the split.
-    let parts = par::parts(n / 32, m.saturating_mul(k).saturating_mul(n));
-    let (a, b, cp) = (
-        Shared(a.as_ptr()),
-        Shared(b.as_ptr()),
-        SharedMut(c.as_mut_ptr()),
+    // SAFETY: the lengths were checked above; `c` is a unique borrow aliasing neither input.
+    unsafe { gemm_columns(m, k, n, a, op_a, b, op_b, beta, SharedMut(c.as_mut_ptr())) };
+}
+
+/// `A' B'` (as [`gemm`] reads them, `m×n`) into a new vector, which is not zeroed first when the
+/// product writes every element anyway.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_new<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    op_a: Op,
+    b: &[T],
+    op_b: Op,
+) -> Vec<T> {
+    let len = m.checked_mul(n).expect("gemm shapes");
+    let columns = m > 0 && n > 0 && k > 0 && !(k >= K_SPLIT_MIN && n < K_SPLIT_MAX_N);
+    let (fits_a, fits_b) = (
+        m.checked_mul(k).is_some_and(|x| a.len() >= x),
+        k.checked_mul(n).is_some_and(|x| b.len() >= x),
     );
+    if !columns || !fits_a || !fits_b {
+        // Empty shapes and split reductions (small outputs) through the checked path.
+        let mut c = vec![T::ZERO; len];
+        gemm(m, k, n, a, op_a, b, op_b, T::ZERO, &mut c);
+        return c;
+    }
+    let mut c = Vec::with_capacity(len);
+    // SAFETY: `a` and `b` fit their shapes (checked), `c` has capacity m·n and is borrowed by
+    // no one else.
+    unsafe {
+        gemm_columns(
+            m,
+            k,
+            n,
+            a,
+            op_a,
+            b,
+            op_b,
+            T::ZERO,
+            SharedMut(c.as_mut_ptr()),
+        );
+        // matrixmultiply with β = 0 writes every element of C without reading it (its documented
+        // contract: "if β is zero, then C does not need to be initialized"), and the column
+        // blocks tile `0..n`.
+        c.set_len(len);
+    }
+    c
+}
+
+/// The column-split product: column blocks (multiples of 32, whole micro-kernel tiles) run in
+/// parallel, each summing over `k` exactly as the whole product does, so the result does not
+/// depend on the split.
+///
+/// # Safety
+/// `a` and `b` must fit `(m, k, n)` as [`gemm`] checks, `c` must address `m·n` writable elements
+/// that nothing else accesses meanwhile, and `m`, `k`, `n` must be non-zero.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_columns<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    op_a: Op,
+    b: &[T],
+    op_b: Op,
+    beta: T,
+    c: SharedMut<T>,
+) {
+    let parts = par::parts(n / 32, m.saturating_mul(k).saturating_mul(n));
+    let (a, b) = (Shared(a.as_ptr()), Shared(b.as_ptr()));
     par::ranges(n, parts, 32, |cols| {
-        // SAFETY: the lengths were checked above; the column blocks of C are disjoint, so no
-        // two calls write the same element, and `c` is a unique borrow aliasing neither input.
-        unsafe { gemm_block(m, 0..k, cols, (m, k, n), a, op_a, b, op_b, beta, cp) };
+        // SAFETY: forwarded from the caller; the column blocks of C are disjoint, so no two
+        // calls write the same element.
+        unsafe { gemm_block(m, 0..k, cols, (m, k, n), a, op_a, b, op_b, beta, c) };
     });
 }
 

@@ -51,8 +51,8 @@ pub fn bn_forward_stats<T: Real>(x: &Act<T>, eps: T) -> (BnCache<T>, BnStats) {
     // Statistics accumulate in f64: an f32 sum over N·H·W = 131 072 values loses digits.
     let per_channel = par::map(x.c, 2 * m, |c| {
         let xs = &x.data[c * m..][..m];
-        let mean = xs.iter().map(|v| v.to_f64()).sum::<f64>() * inv_m;
-        let var = xs.iter().map(|v| (v.to_f64() - mean).powi(2)).sum::<f64>() * inv_m;
+        let mean = sum64(xs, |v| v) * inv_m;
+        let var = sum64(xs, |v| (v - mean) * (v - mean)) * inv_m;
         (mean, var)
     });
     for (mean, var) in per_channel {
@@ -72,22 +72,36 @@ pub fn bn_apply<T: Real>(x: &Act<T>, eps: T, stats: &BnStats) -> BnCache<T> {
             T::from_f64(1.0 / (var + eps.to_f64()).sqrt())
         })
         .collect();
-    let mut y = x.zeros_like();
-    par::units_mut(&mut y.data, m, m, |first, out| {
-        for (i, ys) in out.chunks_exact_mut(m).enumerate() {
-            let c = first + i;
-            let xs = &x.data[c * m..][..m];
-            match stats.mean.get(c) {
-                Some(&mean) if c < stats.var.len() => {
-                    let (mean, inv) = (T::from_f64(mean), inv_std[c]);
-                    ys.iter_mut()
-                        .zip(xs)
-                        .for_each(|(o, &v)| *o = (v - mean) * inv);
+    if m == 0 {
+        return BnCache {
+            y: x.clone(),
+            inv_std: Vec::new(),
+        };
+    }
+    // SAFETY: the chunks hold whole channels (units of m), and each channel's m outputs are
+    // written from its m inputs in either branch.
+    let data = unsafe {
+        par::new_filled(x.data.len(), m, m, |first, out| {
+            for (i, ys) in out.chunks_exact_mut(m).enumerate() {
+                let c = first + i;
+                let xs = &x.data[c * m..][..m];
+                match stats.mean.get(c) {
+                    Some(&mean) if c < stats.var.len() => {
+                        let (mean, inv) = (T::from_f64(mean), inv_std[c]);
+                        for (o, &v) in ys.iter_mut().zip(xs) {
+                            o.write((v - mean) * inv);
+                        }
+                    }
+                    _ => {
+                        for (o, &v) in ys.iter_mut().zip(xs) {
+                            o.write(v);
+                        }
+                    }
                 }
-                _ => ys.copy_from_slice(xs),
             }
-        }
-    });
+        })
+    };
+    let y = x.with_data(data);
     let inv_std = inv_std[..x.c.min(stats.mean.len()).min(stats.var.len())].to_vec();
     BnCache { y, inv_std }
 }
@@ -144,27 +158,64 @@ impl BnMode<'_> {
 pub fn bn_backward<T: Real>(cache: &BnCache<T>, dy: &Act<T>) -> Act<T> {
     let m = dy.plane();
     let inv_m = 1.0 / m as f64;
-    let mut dx = dy.zeros_like();
-    par::units_mut(&mut dx.data, m, 3 * m, |first, out| {
-        for (i, dxs) in out.chunks_exact_mut(m).enumerate() {
-            let c = first + i;
-            // Channels without statistics (a mismatched evaluation) get no gradient, as before.
-            let Some(&s) = cache.inv_std.get(c) else {
-                continue;
-            };
-            let (ys, dys) = (&cache.y.data[c * m..][..m], &dy.data[c * m..][..m]);
-            let mean_dy = T::from_f64(dys.iter().map(|v| v.to_f64()).sum::<f64>() * inv_m);
-            let mean_dyy = T::from_f64(
-                dys.iter()
-                    .zip(ys)
-                    .map(|(a, b)| a.to_f64() * b.to_f64())
-                    .sum::<f64>()
-                    * inv_m,
-            );
-            for ((o, &g), &yv) in dxs.iter_mut().zip(dys).zip(ys) {
-                *o = s * (g - mean_dy - yv * mean_dyy);
+    if m == 0 {
+        return dy.zeros_like();
+    }
+    // SAFETY: the chunks hold whole channels (units of m), and each channel's m outputs are
+    // written in either branch (`ys` and `dys` are m long like `dxs`).
+    let data = unsafe {
+        par::new_filled(dy.data.len(), m, 3 * m, |first, out| {
+            for (i, dxs) in out.chunks_exact_mut(m).enumerate() {
+                let c = first + i;
+                // Channels without statistics (a mismatched evaluation) get no gradient.
+                let Some(&s) = cache.inv_std.get(c) else {
+                    dxs.iter_mut().for_each(|o| {
+                        o.write(T::ZERO);
+                    });
+                    continue;
+                };
+                let (ys, dys) = (&cache.y.data[c * m..][..m], &dy.data[c * m..][..m]);
+                let mean_dy = T::from_f64(sum64(dys, |v| v) * inv_m);
+                let mean_dyy = T::from_f64(dot64(dys, ys) * inv_m);
+                for ((o, &g), &yv) in dxs.iter_mut().zip(dys).zip(ys) {
+                    o.write(s * (g - mean_dy - yv * mean_dyy));
+                }
             }
+        })
+    };
+    dy.with_data(data)
+}
+
+/// Lanes of the f64 sums: independent partial sums, so the adds pipeline and vectorise (a single
+/// running sum is one dependent add per value).
+const LANES: usize = 8;
+
+/// `Σ f(x)` in f64 over `xs`, in [`LANES`] partial sums added at the end.
+fn sum64<T: Real>(xs: &[T], f: impl Fn(f64) -> f64) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += f(v.to_f64());
         }
-    });
-    dx
+    }
+    acc.iter().sum::<f64>() + rest.iter().map(|v| f(v.to_f64())).sum::<f64>()
+}
+
+/// `Σ a·b` in f64, like [`sum64`].
+fn dot64<T: Real>(a: &[T], b: &[T]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for ((s, u), v) in acc.iter_mut().zip(x).zip(y) {
+            *s += u.to_f64() * v.to_f64();
+        }
+    }
+    acc.iter().sum::<f64>()
+        + ra.iter()
+            .zip(rb)
+            .map(|(u, v)| u.to_f64() * v.to_f64())
+            .sum::<f64>()
 }

@@ -4,7 +4,7 @@
 //! ([`crate::par`]).
 
 use crate::par;
-use crate::real::{Op, Real, gemm};
+use crate::real::{Op, Real, gemm, gemm_new};
 use crate::scratch::Scratch;
 use crate::tensor::Act;
 
@@ -221,8 +221,7 @@ pub fn conv_forward<T: Real>(cv: &Conv, x: &Act<T>, weight: &[T]) -> Act<T> {
     debug_assert_eq!(x.c, cv.c_in);
     let (ho, wo) = (cv.out_size(x.h), cv.out_size(x.w));
     let cols = im2col(cv, x, ho, wo);
-    let mut y = Act::zeros(cv.c_out, x.n, ho, wo);
-    gemm(
+    let data = gemm_new(
         cv.c_out,
         cv.fan_in(),
         x.n * ho * wo,
@@ -230,10 +229,14 @@ pub fn conv_forward<T: Real>(cv: &Conv, x: &Act<T>, weight: &[T]) -> Act<T> {
         Op::N,
         &cols,
         Op::N,
-        T::ZERO,
-        &mut y.data,
     );
-    y
+    Act {
+        data,
+        c: cv.c_out,
+        n: x.n,
+        h: ho,
+        w: wo,
+    }
 }
 
 /// Gradients of a convolution: returns `dL/dx` and writes `dL/dweight` into `dweight`

@@ -9,34 +9,42 @@ use crate::tensor::Act;
 /// maximum on ties, as PyTorch).
 pub fn maxpool_forward<T: Real>(x: &Act<T>, k: usize) -> (Act<T>, Vec<u32>) {
     let (ho, wo) = (x.h / k, x.w / k);
-    let mut y = Act::zeros(x.c, x.n, ho, wo);
-    let mut arg = vec![0u32; y.data.len()];
     let out_plane = ho * wo;
+    let len = x.c * x.n * out_plane;
+    if len == 0 {
+        return (Act::zeros(x.c, x.n, ho, wo), Vec::new());
+    }
     // Planes in parallel: (output, argmax) pairs first, then split into the two buffers.
-    let mut pairs = vec![(T::ZERO, 0u32); y.data.len()];
-    par::units_mut(&mut pairs, out_plane.max(1), x.h * x.w, |first, out| {
-        for (i, plane) in out.chunks_exact_mut(out_plane.max(1)).enumerate() {
-            let base = (first + i) * x.h * x.w;
-            for oh in 0..ho {
-                for ow in 0..wo {
-                    let mut best = base + oh * k * x.w + ow * k;
-                    for a in 0..k {
-                        for b in 0..k {
-                            let idx = base + (oh * k + a) * x.w + ow * k + b;
-                            if x.data[idx] > x.data[best] {
-                                best = idx;
+    // SAFETY: the chunks hold whole output planes, and every (oh, ow) of each is written.
+    let pairs: Vec<(T, u32)> = unsafe {
+        par::new_filled(len, out_plane, x.h * x.w, |first, out| {
+            for (i, plane) in out.chunks_exact_mut(out_plane).enumerate() {
+                let base = (first + i) * x.h * x.w;
+                for oh in 0..ho {
+                    for ow in 0..wo {
+                        let mut best = base + oh * k * x.w + ow * k;
+                        for a in 0..k {
+                            for b in 0..k {
+                                let idx = base + (oh * k + a) * x.w + ow * k + b;
+                                if x.data[idx] > x.data[best] {
+                                    best = idx;
+                                }
                             }
                         }
+                        plane[oh * wo + ow].write((x.data[best], best as u32));
                     }
-                    plane[oh * wo + ow] = (x.data[best], best as u32);
                 }
             }
-        }
-    });
-    for ((v, a), (pv, pa)) in y.data.iter_mut().zip(arg.iter_mut()).zip(pairs) {
-        *v = pv;
-        *a = pa;
-    }
+        })
+    };
+    let y = Act {
+        data: pairs.iter().map(|p| p.0).collect(),
+        c: x.c,
+        n: x.n,
+        h: ho,
+        w: wo,
+    };
+    let arg = pairs.iter().map(|p| p.1).collect();
     (y, arg)
 }
 
