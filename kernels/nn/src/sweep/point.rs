@@ -17,9 +17,7 @@ use super::{HEAD_SEED, Shared};
 use crate::data::BatchSampler;
 use crate::layers::BnStats;
 use crate::models::Network;
-use crate::train::{
-    BnRecord, TrainError, Trainer, Update, gradient_statistics, gradient_statistics_recording,
-};
+use crate::train::{BnRecord, TrainError, Trainer, Update, gradient_statistics_recording};
 
 /// PyTorch's BatchNorm momentum for the running statistics evaluation mode uses.
 const BN_MOMENTUM: f64 = 0.1;
@@ -248,10 +246,9 @@ fn evaluate(
     })
 }
 
-/// Gradient measurement number `k` at weights `w`, with its passes' BatchNorm statistics when
-/// the point evaluates a test set (empty otherwise); `None` when the network's loss or gradient
-/// is no longer finite there. SPEC §7.3 rescales to the unit sphere by the queue's mean radius
-/// r̄; this uses ‖w‖ of the measured point itself, which by scale invariance gives tr Σ and ‖∇L‖²
+/// Gradient measurement number `k` at weights `w`, with its passes' BatchNorm statistics; `None`
+/// when the network's loss or gradient is no longer finite there. SPEC §7.3 rescales to the unit
+/// sphere by the queue's mean radius r̄; this uses ‖w‖ of the measured point itself, which by scale invariance gives tr Σ and ‖∇L‖²
 /// at w/‖w‖ exactly (the two differ by the radius fluctuation, well under 1 %), and needs no full
 /// queue. On the fixed sphere ‖w‖ is the nominal r up to rounding. `r` is ‖w‖ (the step's).
 fn measure_at(
@@ -265,17 +262,17 @@ fn measure_at(
     let b = shared.batch;
     let sampler = BatchSampler::new(p.seed, shared.data.len(), b.batch_size);
     let m = b.grad_samples as u64;
-    let (data, chunk, first) = (
+    // The passes' BatchNorm statistics come with the measurement; they only matter (and are
+    // only folded in) when the trainer keeps running statistics for a test set.
+    let measured = gradient_statistics_recording(
+        net,
         shared.data,
+        w,
         crate::train::measure::FULL_BATCH_CHUNK,
+        &sampler,
         MEASURE_BASE + k * m,
+        b.grad_samples,
     );
-    let measured = if shared.test.is_some() {
-        gradient_statistics_recording(net, data, w, chunk, &sampler, first, b.grad_samples)
-    } else {
-        gradient_statistics(net, data, w, chunk, &sampler, first, b.grad_samples)
-            .map(|s| (s, BnRecord::default()))
-    };
     let (stats, bn) = match measured {
         Ok(s) => s,
         Err(TrainError::NonFinite { .. }) => return Ok(None),
