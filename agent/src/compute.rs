@@ -116,7 +116,11 @@ impl ComputePool {
         .await;
         match joined {
             Ok(Ok(summaries)) => {
-                let backend = if on_gpu { "cuda" } else { "cpu" };
+                let backend = if on_gpu {
+                    crate::gpu::gpu_backend_name()
+                } else {
+                    "cpu"
+                };
                 Outcome::Finished(summaries.iter().map(|s| point_result(s, backend)).collect())
             }
             Ok(Err(TaskError::Kernel(KernelError::Cancelled))) => Outcome::Abandoned,

@@ -23,6 +23,19 @@ pub fn use_gpu(backend: Backend, agent_has_gpu: bool) -> bool {
     agent_has_gpu && matches!(backend, Backend::Cuda | Backend::Auto)
 }
 
+/// The `backend` column of results this agent computes on its CUDA device: `cuda`, or
+/// `cuda-on-cpu` when `THERMOSWEEP_CUDA_DEVICE=cpu` runs the kernels on the CPU.
+pub fn gpu_backend_name() -> &'static str {
+    #[cfg(feature = "cuda")]
+    {
+        sweep_kernels::cuda::default_device().map_or("cuda", |d| d.backend())
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        "cuda"
+    }
+}
+
 /// Runs `batch` on the GPU.
 pub fn run_on_gpu(
     batch: &IsotropicBatch,

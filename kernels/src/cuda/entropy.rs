@@ -1,25 +1,25 @@
-//! The entropy estimator ([`crate::entropy::estimate`]) with its nearest-neighbour search on the
-//! GPU, for high-dimensional queues where that search dominates. Built from the estimator's public
+//! The entropy estimator ([`crate::entropy::estimate`]) with its nearest-neighbour search on a
+//! CUDA device, for high-dimensional queues where that search dominates. Built from the estimator's public
 //! steps (angles and log-Jacobians, then Kozachenko–Leonenko from the distances), so with the
-//! GPU's distances equal to the CPU's the estimate is the CPU's, bit for bit.
+//! device's distances equal to the CPU's the estimate is the CPU's, bit for bit.
 
-use super::device::CudaBackend;
+use super::device::Device;
 use super::nearest::nearest_neighbours_on;
 use crate::entropy::{
     EntropyError, EntropyEstimate, EstimatorMode, angles_and_log_jacobians, kl_from_distances,
 };
 use crate::error::KernelError;
 
-/// [`crate::entropy::estimate`] with the 1-NN distances of the angle vectors computed on `backend`.
+/// [`crate::entropy::estimate`] with the 1-NN distances of the angle vectors computed on `device`.
 pub fn estimate_on(
-    backend: &CudaBackend,
+    device: &dyn Device,
     units: &[f64],
     radii: &[f64],
     dim: usize,
     mode: EstimatorMode,
 ) -> Result<EntropyEstimate, KernelError> {
     estimate_with(units, radii, dim, mode, |phi, n, m| {
-        nearest_neighbours_on(backend, phi, n, m)
+        nearest_neighbours_on(device, phi, n, m)
     })
 }
 

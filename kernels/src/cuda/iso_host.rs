@@ -2,8 +2,9 @@
 //! segments, and the loop that launches segments, copies their results back in bulk and replays
 //! the segment's events (series rows, queue pushes, entropy estimates with the CPU estimator) in
 //! iteration order, exactly as the CPU event loop orders them. The device is a [`ChainDevice`]:
-//! CUDA in production, and in the unit tests a CPU emulation of `isotropic.cu` with the same
-//! buffer layout, which checks this loop against [`crate::isotropic::run_isotropic`] without a GPU.
+//! the buffers of `isotropic.cu` on a GPU, or on the CPU execution of the same kernels
+//! (`super::isotropic`), which checks this loop against [`crate::isotropic::run_isotropic`]
+//! without a GPU.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -40,6 +41,8 @@ pub struct IsoArgs {
     pub use_shared: i32,
     /// Stationary-window batches.
     pub n_batches: i32,
+    /// The four bytes C puts before `sigma` (explicit, so that every byte of the struct is set).
+    pub reserved: i32,
     /// σ.
     pub sigma: f64,
     /// Iterations done before this launch.
@@ -210,6 +213,7 @@ pub fn drive(
             n_chains: n as i32,
             use_shared: 0,
             n_batches: (plan.bounds.len() - 1) as i32,
+            reserved: 0,
             sigma: batch.model.sigma2.sqrt(),
             t0,
             steps: t1 - t0,

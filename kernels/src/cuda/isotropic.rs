@@ -1,22 +1,17 @@
-//! Isotropic chains on the GPU with the CPU's semantics ([`crate::isotropic::run_isotropic`]):
+//! Isotropic chains on a CUDA device with the CPU's semantics ([`crate::isotropic::run_isotropic`]):
 //! the same summaries, series rows, progress and cancellation. One launch of `iso_advance`
 //! advances every chain over a segment of many iterations; stationary sums stay on the device,
 //! and each segment's series samples and queue snapshots come back in one copy each. The host
-//! loop around it is [`super::iso_host::drive`].
+//! loop around it is [`super::iso_host::drive`]; the device is a GPU or the CPU execution of the
+//! same kernels ([`super::Device`]).
 
-use std::sync::OnceLock;
-
-use cudarc::driver::{
-    CudaFunction, CudaSlice, DeviceRepr, LaunchConfig, PushKernelArg, ValidAsZeroBits,
-};
-
-use super::device::CudaBackend;
-use super::error::CudaError;
+use super::device::{Args, Buffer, Device, Pod, Shape};
 use super::iso_host::{ChainDevice, IsoArgs, Plan, SegmentHost, drive};
 use super::layout::{
     DEFAULT_SHARED_LIMIT, IsoGeometry, N_SERIES, N_STATE, N_SUMS, chain_keys, iso_geometry,
     protocol_code,
 };
+use super::select::default_device;
 use super::sources::KernelSource;
 use crate::error::KernelError;
 use crate::isotropic::config::IsotropicBatch;
@@ -24,32 +19,35 @@ use crate::observer::BatchObserver;
 use crate::rng::{Stream, unit_vector};
 use crate::summary::PointSummary;
 
-// SAFETY: a plain `#[repr(C)]` struct of integers and floats, the layout the kernel declares.
-unsafe impl DeviceRepr for IsoArgs {}
+// SAFETY: `#[repr(C)]` integers and floats with the padding made an explicit field, the layout
+// `struct IsoArgs` has in isotropic.cu; every bit pattern is a value.
+unsafe impl Pod for IsoArgs {}
 
-/// The process-wide backend on device 0, probed once.
-pub fn shared_backend() -> Result<&'static CudaBackend, CudaError> {
-    static BACKEND: OnceLock<Result<CudaBackend, CudaError>> = OnceLock::new();
-    BACKEND
-        .get_or_init(CudaBackend::probe)
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
-/// [`crate::isotropic::run_isotropic`] on the GPU (device 0).
+/// [`crate::isotropic::run_isotropic`] on the process-wide CUDA device ([`default_device`]).
 pub fn run_isotropic_cuda(
     batch: &IsotropicBatch,
     observer: &dyn BatchObserver,
 ) -> Result<Vec<PointSummary>, KernelError> {
     batch.validate()?;
-    let backend = shared_backend()?;
-    run_isotropic_on(backend, batch, observer)
+    run_isotropic_on(default_device()?, batch, observer)
 }
 
-/// [`run_isotropic_cuda`] on an explicit backend.
+/// [`run_isotropic_cuda`] on an explicit device.
 pub fn run_isotropic_on(
-    backend: &CudaBackend,
+    device: &dyn Device,
     batch: &IsotropicBatch,
+    observer: &dyn BatchObserver,
+) -> Result<Vec<PointSummary>, KernelError> {
+    batch.validate()?;
+    run_isotropic_planned(device, batch, &Plan::new(batch), observer)
+}
+
+/// [`run_isotropic_on`] with an explicit plan (tests force small segments with it, so that every
+/// buffer wraps many times).
+pub fn run_isotropic_planned(
+    device: &dyn Device,
+    batch: &IsotropicBatch,
+    plan: &Plan,
     observer: &dyn BatchObserver,
 ) -> Result<Vec<PointSummary>, KernelError> {
     batch.validate()?;
@@ -59,62 +57,37 @@ pub fn run_isotropic_on(
     let too_big = || KernelError::invalid("grid", "too many chains or dimensions for the GPU");
     i32::try_from(batch.points.len()).map_err(|_| too_big())?;
     i32::try_from(batch.model.dim).map_err(|_| too_big())?;
-    let plan = Plan::new(batch);
-    let mut device = CudaChains::new(backend, batch, &plan)?;
-    drive(batch, &plan, &mut device, observer)
+    let mut chains = DeviceChains::new(device, batch, plan)?;
+    drive(batch, plan, &mut chains, observer)
 }
 
 /// The device buffers of one batch.
-struct CudaChains<'a> {
-    backend: &'a CudaBackend,
+struct DeviceChains<'a> {
+    device: &'a dyn Device,
     geom: IsoGeometry,
-    init_fn: CudaFunction,
-    advance_fn: CudaFunction,
     protocol: i32,
     init_radius: f64,
     n: usize,
     dim: usize,
-    target: CudaSlice<f64>,
-    start: CudaSlice<f64>,
-    first: CudaSlice<f64>,
-    second: CudaSlice<f64>,
-    keys: CudaSlice<u32>,
-    bounds: CudaSlice<u64>,
-    w: CudaSlice<f64>,
-    eps: CudaSlice<f32>,
-    state: CudaSlice<f64>,
-    diverged: CudaSlice<u64>,
-    sums: CudaSlice<f64>,
-    series: CudaSlice<f64>,
-    snaps: CudaSlice<f64>,
-    radii: CudaSlice<f64>,
+    target: Buffer<f64>,
+    start: Buffer<f64>,
+    first: Buffer<f64>,
+    second: Buffer<f64>,
+    keys: Buffer<u32>,
+    bounds: Buffer<u64>,
+    w: Buffer<f64>,
+    eps: Buffer<f32>,
+    state: Buffer<f64>,
+    diverged: Buffer<u64>,
+    sums: Buffer<f64>,
+    series: Buffer<f64>,
+    snaps: Buffer<f64>,
+    radii: Buffer<f64>,
 }
 
-fn alloc<T: DeviceRepr + ValidAsZeroBits>(
-    backend: &CudaBackend,
-    len: usize,
-    what: &str,
-) -> Result<CudaSlice<T>, CudaError> {
-    backend
-        .stream()
-        .alloc_zeros::<T>(len.max(1))
-        .map_err(|e| CudaError::driver(what, e))
-}
-
-fn upload<T: DeviceRepr>(
-    backend: &CudaBackend,
-    host: &[T],
-    what: &str,
-) -> Result<CudaSlice<T>, CudaError> {
-    backend
-        .stream()
-        .clone_htod(host)
-        .map_err(|e| CudaError::driver(what, e))
-}
-
-impl<'a> CudaChains<'a> {
+impl<'a> DeviceChains<'a> {
     fn new(
-        backend: &'a CudaBackend,
+        device: &'a dyn Device,
         batch: &IsotropicBatch,
         plan: &Plan,
     ) -> Result<Self, KernelError> {
@@ -129,58 +102,51 @@ impl<'a> CudaChains<'a> {
         let n_batches = plan.bounds.len() - 1;
         let queue = plan.push_every.is_some();
         Ok(Self {
-            backend,
+            device,
             geom,
-            init_fn: backend.function(KernelSource::Isotropic, "iso_init")?,
-            advance_fn: backend.function(KernelSource::Isotropic, "iso_advance")?,
             protocol: protocol_code(batch.protocol),
             init_radius: batch.init_radius,
             n,
             dim,
-            target: upload(backend, &target, "target")?,
-            start: upload(backend, &start, "start")?,
-            first: upload(backend, &firsts, "hyperparameters")?,
-            second: upload(backend, &seconds, "hyperparameters")?,
-            keys: upload(backend, &chain_keys(&batch.points), "keys")?,
-            bounds: upload(backend, &plan.bounds, "window")?,
-            w: alloc(backend, dim * n, "weights")?,
-            eps: alloc(backend, if geom.use_shared { 1 } else { dim * n }, "noise")?,
-            state: alloc(backend, N_STATE * n, "state")?,
-            diverged: alloc(backend, n, "divergence flags")?,
-            sums: alloc(backend, n_batches * N_SUMS * n, "sums")?,
-            series: alloc(backend, plan.series_cap * N_SERIES * n, "series")?,
-            snaps: alloc(
-                backend,
-                if queue { plan.snap_cap * dim * n } else { 1 },
-                "queue",
-            )?,
-            radii: alloc(backend, plan.snap_cap * n, "queue radii")?,
+            target: device.upload(&target)?,
+            start: device.upload(&start)?,
+            first: device.upload(&firsts)?,
+            second: device.upload(&seconds)?,
+            keys: device.upload(&chain_keys(&batch.points))?,
+            bounds: device.upload(&plan.bounds)?,
+            w: device.zeros(dim * n)?,
+            eps: device.zeros(if geom.use_shared { 1 } else { dim * n })?,
+            state: device.zeros(N_STATE * n)?,
+            diverged: device.zeros(n)?,
+            sums: device.zeros(n_batches * N_SUMS * n)?,
+            series: device.zeros(plan.series_cap * N_SERIES * n)?,
+            snaps: device.zeros(if queue { plan.snap_cap * dim * n } else { 1 })?,
+            radii: device.zeros(plan.snap_cap * n)?,
         })
     }
 }
 
-fn launch_err(what: &str, e: cudarc::driver::DriverError) -> KernelError {
-    KernelError::from(CudaError::driver(what, e))
-}
-
-impl ChainDevice for CudaChains<'_> {
+impl ChainDevice for DeviceChains<'_> {
     fn init(&mut self) -> Result<(), KernelError> {
         let (dim, n) = (self.dim as i32, self.n as i32);
-        let stream = self.backend.stream();
-        let mut b = stream.launch_builder(&self.init_fn);
-        b.arg(&dim)
-            .arg(&n)
-            .arg(&self.protocol)
-            .arg(&self.init_radius)
-            .arg(&self.start)
-            .arg(&self.target)
-            .arg(&self.second)
-            .arg(&mut self.w)
-            .arg(&mut self.state)
-            .arg(&mut self.diverged);
-        // SAFETY: argument types and buffer lengths match iso_init's signature and indexing.
-        unsafe { b.launch(LaunchConfig::for_num_elems(self.n as u32)) }
-            .map_err(|e| launch_err("iso_init", e))?;
+        let args = Args::new()
+            .val(&dim)
+            .val(&n)
+            .val(&self.protocol)
+            .val(&self.init_radius)
+            .buf(&self.start)
+            .buf(&self.target)
+            .buf(&self.second)
+            .buf(&self.w)
+            .buf(&self.state)
+            .buf(&self.diverged);
+        let shape = Shape::linear(self.n.div_ceil(1024) as u32, self.n.min(1024) as u32, 0);
+        // SAFETY: argument types and buffer lengths match iso_init's signature and indexing
+        // (one thread per chain, `dim × n` weights, `5 × n` state, `n` flags).
+        unsafe {
+            self.device
+                .launch(KernelSource::Isotropic, "iso_init", shape, args)
+        }?;
         Ok(())
     }
 
@@ -189,30 +155,28 @@ impl ChainDevice for CudaChains<'_> {
             use_shared: i32::from(self.geom.use_shared),
             ..*args
         };
-        let stream = self.backend.stream();
-        let mut b = stream.launch_builder(&self.advance_fn);
-        b.arg(&args)
-            .arg(&self.target)
-            .arg(&self.first)
-            .arg(&self.second)
-            .arg(&self.keys)
-            .arg(&mut self.w)
-            .arg(&mut self.eps)
-            .arg(&mut self.state)
-            .arg(&mut self.diverged)
-            .arg(&self.bounds)
-            .arg(&mut self.sums)
-            .arg(&mut self.series)
-            .arg(&mut self.snaps)
-            .arg(&mut self.radii);
-        let cfg = LaunchConfig {
-            grid_dim: (self.geom.blocks, 1, 1),
-            block_dim: (self.geom.threads, 1, 1),
-            shared_mem_bytes: self.geom.shared_bytes,
-        };
+        let launch = Args::new()
+            .val(&args)
+            .buf(&self.target)
+            .buf(&self.first)
+            .buf(&self.second)
+            .buf(&self.keys)
+            .buf(&self.w)
+            .buf(&self.eps)
+            .buf(&self.state)
+            .buf(&self.diverged)
+            .buf(&self.bounds)
+            .buf(&self.sums)
+            .buf(&self.series)
+            .buf(&self.snaps)
+            .buf(&self.radii);
+        let shape = Shape::linear(self.geom.blocks, self.geom.threads, self.geom.shared_bytes);
         // SAFETY: `args` matches `struct IsoArgs`; every buffer is as long as the kernel indexes
         // for this segment (the plan keeps a segment's samples within the buffers' capacity).
-        unsafe { b.launch(cfg) }.map_err(|e| launch_err("iso_advance", e))?;
+        unsafe {
+            self.device
+                .launch(KernelSource::Isotropic, "iso_advance", shape, launch)
+        }?;
         Ok(())
     }
 
@@ -223,35 +187,22 @@ impl ChainDevice for CudaChains<'_> {
         out: &mut SegmentHost,
     ) -> Result<(), KernelError> {
         let (n, dim) = (self.n, self.dim);
-        let stream = self.backend.stream();
+        let dev = self.device;
         out.diverged_at.resize(n, 0);
-        stream
-            .memcpy_dtoh(&self.diverged, &mut out.diverged_at)
-            .map_err(|e| launch_err("copy divergence", e))?;
+        dev.copy_out(&self.diverged, 0..n, &mut out.diverged_at)?;
         let len = n_series * N_SERIES * n;
         out.series.resize(len, 0.0);
-        if len > 0 {
-            stream
-                .memcpy_dtoh(&self.series.slice(0..len), &mut out.series[..])
-                .map_err(|e| launch_err("copy series", e))?;
-        }
+        dev.copy_out(&self.series, 0..len, &mut out.series)?;
         out.snaps.resize(n_snaps * dim * n, 0.0);
         out.radii.resize(n_snaps * n, 0.0);
         if n_snaps > 0 {
-            stream
-                .memcpy_dtoh(&self.snaps.slice(0..n_snaps * dim * n), &mut out.snaps[..])
-                .map_err(|e| launch_err("copy queue", e))?;
-            stream
-                .memcpy_dtoh(&self.radii.slice(0..n_snaps * n), &mut out.radii[..])
-                .map_err(|e| launch_err("copy queue radii", e))?;
+            dev.copy_out(&self.snaps, 0..n_snaps * dim * n, &mut out.snaps)?;
+            dev.copy_out(&self.radii, 0..n_snaps * n, &mut out.radii)?;
         }
         Ok(())
     }
 
     fn sums(&mut self) -> Result<Vec<f64>, KernelError> {
-        self.backend
-            .stream()
-            .clone_dtoh(&self.sums)
-            .map_err(|e| launch_err("copy sums", e))
+        Ok(self.device.download_all(&self.sums)?)
     }
 }

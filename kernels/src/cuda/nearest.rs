@@ -1,4 +1,4 @@
-//! Nearest-neighbour distances on the GPU for the entropy estimator, equal to the CPU engines'
+//! Nearest-neighbour distances on a CUDA device for the entropy estimator, equal to the CPU engines'
 //! ([`crate::entropy::nearest_neighbor_distances`]) bit for bit.
 //!
 //! The device screens in f32 (`nearest.cu`): pass 1 keeps each row's least upper bound
@@ -13,11 +13,8 @@
 //! f64 combination (the last term). Because the f32 sums are only 16 long, the bound does not
 //! grow with m in f32, and the screen stays sharp at m ≈ 10⁵ where distances concentrate.
 
-use cudarc::driver::{LaunchConfig, PushKernelArg};
-
-use super::device::CudaBackend;
-use super::error::CudaError;
-use super::isotropic::shared_backend;
+use super::device::{Args, Buffer, Device, Shape};
+use super::select::default_device;
 use super::sources::KernelSource;
 use crate::entropy::EntropyError;
 use crate::entropy::nn::{dist2, nearest_sq_of_row};
@@ -104,85 +101,101 @@ fn validate(points: &[f64], n: usize, m: usize) -> Result<(), EntropyError> {
     Ok(())
 }
 
-/// Exact nearest-neighbour distance of each of the `n` rows (length `m`) on device 0.
+/// Exact nearest-neighbour distance of each of the `n` rows (length `m`) on the process-wide
+/// CUDA device ([`default_device`]).
 pub fn nearest_neighbours_cuda(
     points: &[f64],
     n: usize,
     m: usize,
 ) -> Result<Vec<f64>, KernelError> {
     validate(points, n, m)?;
-    nearest_neighbours_on(shared_backend()?, points, n, m)
+    nearest_neighbours_on(default_device()?, points, n, m)
 }
 
-/// [`nearest_neighbours_cuda`] on an explicit backend.
+/// The launch shape of both passes for `n` rows: one block per 64×64 tile of the distance matrix.
+pub fn tile_shape(n: usize) -> Shape {
+    let tiles = n.div_ceil(TILE) as u32;
+    Shape {
+        grid: (tiles, tiles, 1),
+        block: (THREADS, 1, 1),
+        shared_bytes: 0,
+    }
+}
+
+/// Pass 1 (`nn_upper`): each row's least upper bound `min_j (d̃ + e)` over the other rows, as f32
+/// rounded up, for centred f32 rows `x` with squared norms `norms`.
+pub fn upper_bounds_on(
+    device: &dyn Device,
+    x: &Buffer<f32>,
+    norms: &Buffer<f64>,
+    n: usize,
+    m: usize,
+) -> Result<Buffer<u32>, KernelError> {
+    let upper = device.upload(&vec![f32::INFINITY.to_bits(); n])?;
+    let (n_i, m_i, rel) = (n as i32, m as i32, error_factor(m));
+    let args = Args::new()
+        .buf(x)
+        .buf(norms)
+        .val(&n_i)
+        .val(&m_i)
+        .val(&rel)
+        .buf(&upper);
+    // SAFETY: matches nn_upper's signature; `x` holds n·m values, `norms` and `upper` n.
+    unsafe { device.launch(KernelSource::Nearest, "nn_upper", tile_shape(n), args) }?;
+    Ok(upper)
+}
+
+/// Pass 2 (`nn_candidates`): every pair `(i, j)` whose lower bound `d̃ − e` does not exceed row
+/// i's upper bound, flattened, in the order the device listed them.
+pub fn candidates_on(
+    device: &dyn Device,
+    x: &Buffer<f32>,
+    norms: &Buffer<f64>,
+    upper: &Buffer<u32>,
+    n: usize,
+    m: usize,
+) -> Result<Vec<u32>, KernelError> {
+    let (n_i, m_i, rel) = (n as i32, m as i32, error_factor(m));
+    // Typical screens keep a handful of pairs per row; a larger count is retried at its size.
+    let mut capacity = (16 * n) as u32;
+    loop {
+        let count = device.zeros::<u32>(1)?;
+        let pairs = device.zeros::<u32>(2 * capacity as usize)?;
+        let args = Args::new()
+            .buf(x)
+            .buf(norms)
+            .val(&n_i)
+            .val(&m_i)
+            .val(&rel)
+            .buf(upper)
+            .buf(&count)
+            .val(&capacity)
+            .buf(&pairs);
+        // SAFETY: matches nn_candidates' signature; `pairs` holds `capacity` pairs.
+        unsafe { device.launch(KernelSource::Nearest, "nn_candidates", tile_shape(n), args) }?;
+        let listed = device.download_all(&count)?[0];
+        if listed <= capacity {
+            return Ok(device.download(&pairs, 0..2 * listed as usize)?);
+        }
+        tracing::debug!(listed, capacity, "candidate buffer too small; retrying");
+        capacity = listed;
+    }
+}
+
+/// [`nearest_neighbours_cuda`] on an explicit device.
 pub fn nearest_neighbours_on(
-    backend: &CudaBackend,
+    device: &dyn Device,
     points: &[f64],
     n: usize,
     m: usize,
 ) -> Result<Vec<f64>, KernelError> {
     validate(points, n, m)?;
     let (x, norms) = centre_to_f32(points, n, m);
-    let stream = backend.stream();
-    let err = |what: &str, e| KernelError::from(CudaError::driver(what, e));
-    let x_d = stream.clone_htod(&x).map_err(|e| err("rows", e))?;
-    let norms_d = stream.clone_htod(&norms).map_err(|e| err("norms", e))?;
-    let upper_init = vec![f32::INFINITY.to_bits(); n];
-    let mut upper_d = stream
-        .clone_htod(&upper_init)
-        .map_err(|e| err("bounds", e))?;
-    let (n_i, m_i) = (n as i32, m as i32);
-    let rel = error_factor(m);
-    let tiles = n.div_ceil(TILE) as u32;
-    let cfg = LaunchConfig {
-        grid_dim: (tiles, tiles, 1),
-        block_dim: (THREADS, 1, 1),
-        shared_mem_bytes: 0,
-    };
-    let upper_fn = backend.function(KernelSource::Nearest, "nn_upper")?;
-    let cand_fn = backend.function(KernelSource::Nearest, "nn_candidates")?;
-    {
-        let mut b = stream.launch_builder(&upper_fn);
-        b.arg(&x_d)
-            .arg(&norms_d)
-            .arg(&n_i)
-            .arg(&m_i)
-            .arg(&rel)
-            .arg(&mut upper_d);
-        // SAFETY: matches nn_upper's signature; buffers hold n·m rows and n bounds.
-        unsafe { b.launch(cfg) }.map_err(|e| err("nn_upper", e))?;
-    }
-    // Typical screens keep a handful of pairs per row; a larger count is retried at its size.
-    let mut capacity = (16 * n) as u32;
-    loop {
-        let mut count_d = stream.alloc_zeros::<u32>(1).map_err(|e| err("count", e))?;
-        let mut pairs_d = stream
-            .alloc_zeros::<u32>(2 * capacity as usize)
-            .map_err(|e| err("pairs", e))?;
-        {
-            let mut b = stream.launch_builder(&cand_fn);
-            b.arg(&x_d)
-                .arg(&norms_d)
-                .arg(&n_i)
-                .arg(&m_i)
-                .arg(&rel)
-                .arg(&upper_d)
-                .arg(&mut count_d)
-                .arg(&capacity)
-                .arg(&mut pairs_d);
-            // SAFETY: matches nn_candidates' signature; `pairs` holds `capacity` pairs.
-            unsafe { b.launch(cfg) }.map_err(|e| err("nn_candidates", e))?;
-        }
-        let count = stream.clone_dtoh(&count_d).map_err(|e| err("count", e))?[0];
-        if count <= capacity {
-            let pairs = stream
-                .clone_dtoh(&pairs_d.slice(0..2 * count as usize))
-                .map_err(|e| err("pairs", e))?;
-            return Ok(recheck(points, n, m, &pairs));
-        }
-        tracing::debug!(count, capacity, "candidate buffer too small; retrying");
-        capacity = count;
-    }
+    let x = device.upload(&x)?;
+    let norms = device.upload(&norms)?;
+    let upper = upper_bounds_on(device, &x, &norms, n, m)?;
+    let pairs = candidates_on(device, &x, &norms, &upper, n, m)?;
+    Ok(recheck(points, n, m, &pairs))
 }
 
 #[cfg(test)]

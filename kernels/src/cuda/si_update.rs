@@ -1,4 +1,5 @@
-//! The scale-invariant SGD step for network weights (SPEC §2) on the GPU, and its CPU reference.
+//! The scale-invariant SGD step for network weights (SPEC §2) on a CUDA device, and its CPU
+//! reference.
 //!
 //! One step on a flat f32 weight vector `w` with gradient `g` (of the loss at `w`):
 //! * fixed LR: `w ← w − η(g + λw)`;
@@ -8,10 +9,9 @@
 //! Arithmetic is f64 per element, stored back as f32; norms are f64 sums (block reductions on the
 //! device, so their summation order differs from the CPU's by rounding only).
 
-use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 use sweep_theory::Protocol;
 
-use super::device::CudaBackend;
+use super::device::{Args, Buffer, Device, Shape};
 use super::error::CudaError;
 use super::layout::protocol_code;
 use super::sources::KernelSource;
@@ -65,76 +65,56 @@ fn blocks(len: usize) -> u32 {
     (len.div_ceil(THREADS as usize)).clamp(1, 4096) as u32
 }
 
+/// The launch shape of the three kernels for `len` weights.
+pub fn si_shape(len: usize) -> Shape {
+    Shape::linear(blocks(len), THREADS, 0)
+}
+
 /// One step on device buffers (same length); returns (‖w‖² before, ‖w'‖² after the step).
 pub fn si_update_on(
-    backend: &CudaBackend,
-    w: &mut CudaSlice<f32>,
-    grad: &CudaSlice<f32>,
+    device: &dyn Device,
+    w: &mut Buffer<f32>,
+    grad: &Buffer<f32>,
     step: SiStep,
 ) -> Result<(f64, f64), CudaError> {
-    let stream = backend.stream();
     let len = w.len().min(grad.len());
     let n = len as i64;
-    let mut norms = stream
-        .alloc_zeros::<f64>(2)
-        .map_err(|e| CudaError::driver("norms", e))?;
-    let cfg = LaunchConfig {
-        grid_dim: (blocks(len), 1, 1),
-        block_dim: (THREADS, 1, 1),
-        shared_mem_bytes: 0,
-    };
-    let norm_fn = backend.function(KernelSource::SiUpdate, "si_norm_sq")?;
-    let step_fn = backend.function(KernelSource::SiUpdate, "si_step")?;
+    let norms = device.zeros::<f64>(2)?;
+    let shape = si_shape(len);
     let protocol = protocol_code(step.protocol);
-    {
-        let mut b = stream.launch_builder(&norm_fn);
-        b.arg(&*w).arg(&n).arg(&mut norms);
-        // SAFETY: matches si_norm_sq(const float*, long long, double*).
-        unsafe { b.launch(cfg) }.map_err(|e| CudaError::driver("si_norm_sq", e))?;
-    }
-    {
-        let mut b = stream.launch_builder(&step_fn);
-        b.arg(&mut *w)
-            .arg(grad)
-            .arg(&n)
-            .arg(&protocol)
-            .arg(&step.first)
-            .arg(&step.second)
-            .arg(&mut norms);
-        // SAFETY: matches si_step's signature; both buffers hold at least `n` values.
-        unsafe { b.launch(cfg) }.map_err(|e| CudaError::driver("si_step", e))?;
-    }
+    let args = Args::new().buf(w).val(&n).buf(&norms);
+    // SAFETY: matches si_norm_sq(const float*, long long, double*); `w` holds `n` values.
+    unsafe { device.launch(KernelSource::SiUpdate, "si_norm_sq", shape, args) }?;
+    let args = Args::new()
+        .buf(w)
+        .buf(grad)
+        .val(&n)
+        .val(&protocol)
+        .val(&step.first)
+        .val(&step.second)
+        .buf(&norms);
+    // SAFETY: matches si_step's signature; both buffers hold at least `n` values.
+    unsafe { device.launch(KernelSource::SiUpdate, "si_step", shape, args) }?;
     if step.protocol == Protocol::FixedSphere {
-        let project = backend.function(KernelSource::SiUpdate, "si_project")?;
-        let mut b = stream.launch_builder(&project);
-        b.arg(&mut *w).arg(&n).arg(&step.second).arg(&norms);
+        let args = Args::new().buf(w).val(&n).val(&step.second).buf(&norms);
         // SAFETY: matches si_project(float*, long long, double, const double*).
-        unsafe { b.launch(cfg) }.map_err(|e| CudaError::driver("si_project", e))?;
+        unsafe { device.launch(KernelSource::SiUpdate, "si_project", shape, args) }?;
     }
-    let out = stream
-        .clone_dtoh(&norms)
-        .map_err(|e| CudaError::driver("copy norms", e))?;
+    let out = device.download_all(&norms)?;
     Ok((out[0], out[1]))
 }
 
 /// [`si_update_on`] for host vectors (copies in and out): for tests and small models.
 pub fn si_update_host(
-    backend: &CudaBackend,
+    device: &dyn Device,
     w: &mut [f32],
     grad: &[f32],
     step: SiStep,
 ) -> Result<(f64, f64), CudaError> {
-    let stream = backend.stream();
-    let mut w_d = stream
-        .clone_htod(w)
-        .map_err(|e| CudaError::driver("weights", e))?;
-    let g_d = stream
-        .clone_htod(grad)
-        .map_err(|e| CudaError::driver("gradient", e))?;
-    let norms = si_update_on(backend, &mut w_d, &g_d, step)?;
-    stream
-        .memcpy_dtoh(&w_d, w)
-        .map_err(|e| CudaError::driver("copy weights", e))?;
+    let mut w_d = device.upload(w)?;
+    let g_d = device.upload(grad)?;
+    let norms = si_update_on(device, &mut w_d, &g_d, step)?;
+    device.copy_out(&w_d, 0..w.len(), w)?;
     Ok(norms)
 }
 

@@ -1,6 +1,7 @@
 //! The kernel sources (files under `kernels/cuda/`, embedded at build time) and their NVRTC
-//! compilation to CUBIN. NVRTC has no headers here, so a source that draws noise is `philox.cuh`
-//! followed by the kernel file. Compiled images are cached per (kernel, options), the options
+//! compilation to CUBIN. NVRTC has no headers here, so a translation unit is the headers that
+//! `kernels/cuda/modules.rs` lists for the file, then the file (the same table from which
+//! `build.rs` composes the CPU execution's units). Compiled images are cached per (kernel, options), the options
 //! naming the target architecture, so each device kind compiles each kernel once per process.
 //!
 //! Prebuilt images: with `THERMOSWEEP_CUBIN_DIR` set, a compiled image is also written there, and
@@ -32,10 +33,21 @@ pub enum KernelSource {
     SiUpdate,
 }
 
-const PHILOX: &str = include_str!("../../cuda/philox.cuh");
-const ISOTROPIC: &str = include_str!("../../cuda/isotropic.cu");
-const NEAREST: &str = include_str!("../../cuda/nearest.cu");
-const SI_UPDATE: &str = include_str!("../../cuda/si_update.cu");
+mod table {
+    include!("../../cuda/modules.rs");
+}
+pub use table::MODULES;
+
+/// The text of a file under `kernels/cuda/`, embedded at build time.
+fn text(file: &str) -> &'static str {
+    match file {
+        "philox.cuh" => include_str!("../../cuda/philox.cuh"),
+        "isotropic.cu" => include_str!("../../cuda/isotropic.cu"),
+        "nearest.cu" => include_str!("../../cuda/nearest.cu"),
+        "si_update.cu" => include_str!("../../cuda/si_update.cu"),
+        _ => "",
+    }
+}
 
 impl KernelSource {
     /// Every kernel source.
@@ -50,13 +62,25 @@ impl KernelSource {
         }
     }
 
-    /// The complete, self-contained translation unit.
+    /// The kernel file alone (without the headers prepended to it).
+    pub fn file_text(self) -> &'static str {
+        text(self.file_name())
+    }
+
+    /// The complete, self-contained translation unit: the file's headers of [`MODULES`], then
+    /// the file.
     pub fn source(self) -> String {
-        match self {
-            Self::Isotropic => format!("{PHILOX}\n{ISOTROPIC}"),
-            Self::Nearest => NEAREST.to_string(),
-            Self::SiUpdate => SI_UPDATE.to_string(),
+        let headers = MODULES
+            .iter()
+            .find(|(file, _)| *file == self.file_name())
+            .map_or(&[][..], |(_, h)| *h);
+        let mut unit = String::new();
+        for h in headers {
+            unit.push_str(text(h));
+            unit.push('\n');
         }
+        unit.push_str(self.file_text());
+        unit
     }
 
     /// The `extern "C"` kernels the file defines.
@@ -253,6 +277,17 @@ mod tests {
         }
         assert!(KernelSource::Isotropic.source().contains("philox4x32_10"));
         assert_eq!(arch_name(9, 0), "sm_90");
+        // The table and the enum name the same files, and every file is embedded.
+        let files: Vec<&str> = KernelSource::ALL.iter().map(|k| k.file_name()).collect();
+        let listed: Vec<&str> = MODULES.iter().map(|(f, _)| *f).collect();
+        assert_eq!(files, listed);
+        for (file, headers) in MODULES {
+            assert!(!text(file).is_empty(), "{file} is not embedded");
+            assert!(
+                headers.iter().all(|h| !text(h).is_empty()),
+                "{file}'s headers"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,563 @@
+//! Every `__global__` kernel of `kernels/cuda/`, executed from its source on the CPU (the
+//! cuda-on-cpu device) through the same host code as on a GPU, and compared with the CPU backend:
+//! bitwise where the kernel promises the CPU's bits (the Philox chains, the nearest-neighbour
+//! distances after the host's f64 re-check, the fixed-LR update), within bounds derived from the
+//! arithmetic otherwise (the f32 distance screen, block-reduced norms). Each comparison runs under
+//! every thread schedule (forward, reverse, shuffled at each barrier), so a kernel that reads
+//! shared memory another thread writes without a barrier fails here. The test fails when a kernel
+//! in the sources has no execution test. Run as
+//! `cargo test --release -p sweep-kernels --features cuda --test cuda_on_cpu -- --nocapture`.
+#![cfg(feature = "cuda")]
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use sweep_kernels::PointSummary;
+use sweep_kernels::cuda::entropy::estimate_on;
+use sweep_kernels::cuda::iso_host::Plan;
+use sweep_kernels::cuda::isotropic::run_isotropic_planned;
+use sweep_kernels::cuda::nearest::{
+    candidates_on, centre_to_f32, error_factor, nearest_neighbours_on, upper_bounds_on,
+};
+use sweep_kernels::cuda::on_cpu::compiled_kernels;
+use sweep_kernels::cuda::si_update::{si_update_cpu, si_update_host};
+use sweep_kernels::cuda::{Args, CudaOnCpu, Device, KernelSource, Schedule, Shape, SiStep};
+use sweep_kernels::entropy::{EstimatorMode, estimate, nearest_neighbor_distances};
+use sweep_kernels::isotropic::{
+    ChainPoint, EntropySchedule, IsotropicBatch, IsotropicModel, Schedule as RunSchedule,
+    run_isotropic,
+};
+use sweep_kernels::observer::{BatchObserver, SeriesRow};
+use sweep_theory::Protocol;
+
+const PROTOCOLS: [Protocol; 3] = [Protocol::FixedLr, Protocol::FixedElr, Protocol::FixedSphere];
+
+/// Kernels compared with the CPU backend, as `file:function`.
+static COMPARED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+fn compared(kernel: KernelSource, function: &str) {
+    COMPARED
+        .lock()
+        .unwrap()
+        .insert(format!("{}:{function}", kernel.file_name()));
+}
+
+/// One device per schedule; blocks in parallel, and once more in order.
+fn devices() -> Vec<CudaOnCpu> {
+    let mut d: Vec<CudaOnCpu> = Schedule::ALL.iter().map(|s| CudaOnCpu::new(*s)).collect();
+    d.push(CudaOnCpu::new(Schedule::Reverse).serial_blocks());
+    d
+}
+
+fn uniform(state: &mut u64) -> f64 {
+    *state = sweep_kernels::rng::seed::splitmix64(*state);
+    (*state >> 11) as f64 / (1u64 << 53) as f64
+}
+
+// ---- isotropic.cu ----
+
+#[derive(Default)]
+struct Rows(Mutex<Vec<SeriesRow>>);
+
+impl BatchObserver for Rows {
+    fn series(&self, rows: Vec<SeriesRow>) {
+        self.0.lock().unwrap().extend(rows);
+    }
+}
+
+impl Rows {
+    fn sorted(self) -> Vec<SeriesRow> {
+        let mut v = self.0.into_inner().unwrap();
+        v.sort_by_key(|r| (r.point, r.replica, r.iteration));
+        v
+    }
+}
+
+fn batch(protocol: Protocol, dim: usize, replicas: u32) -> IsotropicBatch {
+    let hyper = match protocol {
+        Protocol::FixedLr => vec![(0.01, 0.1), (0.05, 0.5), (0.002, 1.0)],
+        Protocol::FixedElr => vec![(0.01, 0.1), (0.02, 0.5), (0.005, 1.0)],
+        Protocol::FixedSphere => vec![(0.01, 1.0), (0.02, 2.0), (0.005, 0.5)],
+    };
+    IsotropicBatch {
+        model: IsotropicModel {
+            dim,
+            sigma2: 1.0,
+            target_seed: 44,
+        },
+        protocol,
+        init_radius: 1.0,
+        sweep_seed: 42,
+        schedule: RunSchedule {
+            iterations: 3_000,
+            log_every: 7,
+            average_last: 1_300,
+        },
+        entropy: Some(EntropySchedule {
+            queue: 60,
+            every: 11,
+            log_every: 250,
+            average_last: 4,
+            mode: EstimatorMode::Reflected,
+        }),
+        points: ChainPoint::for_sweep(5, &hyper, replicas),
+    }
+}
+
+/// Every field of a summary but the wall time, with floats as bits.
+fn summary_bits(s: &PointSummary) -> String {
+    let s = PointSummary {
+        wall_seconds: 0.0,
+        ..s.clone()
+    };
+    format!("{s:?}")
+}
+
+/// The chains on the device equal the CPU backend bit for bit: every series row (loss, radius,
+/// trace, gradient, entropy) and every summary field, for each protocol, with weights in shared
+/// memory (d = 3, 6) and in global memory (d = 300), and with segments forced small so that every
+/// buffer wraps many times.
+fn isotropic_chains_equal_the_cpu_backend(devices: &[CudaOnCpu]) {
+    for protocol in PROTOCOLS {
+        for (dim, replicas) in [(3, 3), (6, 3), (300, 12)] {
+            let b = batch(protocol, dim, replicas);
+            let cpu_rows = Rows::default();
+            let cpu = run_isotropic(&b, &cpu_rows).unwrap();
+            let cpu_rows = cpu_rows.sorted();
+            assert!(cpu.iter().all(|s| s.entropy_estimates == 4));
+            assert_eq!(cpu_rows.len(), b.points.len() * (428 + 9));
+            let plans = {
+                let plan = Plan::new(&b);
+                let mut small = plan.clone();
+                small.series_cap = 3;
+                small.snap_cap = 2;
+                small.work = 97;
+                [plan, small]
+            };
+            // The chain kernel has no barrier: one schedule suffices beyond the smallest case.
+            let n_devices = if dim == 3 { devices.len() } else { 1 };
+            for dev in &devices[..n_devices] {
+                for plan in &plans {
+                    let rows = Rows::default();
+                    let got = run_isotropic_planned(dev, &b, plan, &rows).unwrap();
+                    let what = format!(
+                        "{protocol:?} d={dim} {:?} work={}",
+                        dev.schedule(),
+                        plan.work
+                    );
+                    assert_eq!(rows.sorted(), cpu_rows, "{what}: series rows");
+                    assert_eq!(got.len(), cpu.len());
+                    for (g, c) in got.iter().zip(&cpu) {
+                        assert_eq!(summary_bits(g), summary_bits(c), "{what}");
+                    }
+                }
+            }
+        }
+    }
+    compared(KernelSource::Isotropic, "iso_init");
+    compared(KernelSource::Isotropic, "iso_advance");
+}
+
+// ---- nearest.cu ----
+
+/// Rows far from the origin and close to each other (‖a‖² + ‖b‖² − 2a·b cancels badly), with a
+/// duplicate, and uniform rows in m = 700 where distances concentrate.
+fn nearest_cases() -> Vec<(Vec<f64>, usize, usize)> {
+    let mut s = 0x1234_5678_u64;
+    let (n, m) = (150, 33);
+    let base: Vec<f64> = (0..m).map(|_| 1e3 + uniform(&mut s) - 0.5).collect();
+    let mut close = Vec::new();
+    for _ in 0..n {
+        for b in &base {
+            close.push(b + 1e-4 * (uniform(&mut s) - 0.5));
+        }
+    }
+    let row3: Vec<f64> = close[3 * m..4 * m].to_vec();
+    close[5 * m..6 * m].copy_from_slice(&row3);
+    let (n2, m2) = (130, 700);
+    let spread: Vec<f64> = (0..n2 * m2).map(|_| uniform(&mut s)).collect();
+    vec![(close, n, m), (spread, n2, m2)]
+}
+
+/// Exact squared distances of row i to every other row, in f64.
+fn exact_sq(points: &[f64], m: usize, i: usize, j: usize) -> f64 {
+    let (a, b) = (&points[i * m..(i + 1) * m], &points[j * m..(j + 1) * m]);
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// The screen's passes against the f64 truth, within the bound `e = rel·(‖a‖² + ‖b‖²)` that
+/// nearest.rs derives: each row's upper bound is at least its true nearest squared distance and
+/// at most min_j (d_ij + 2e_ij) rounded up to f32; the candidates include the true nearest
+/// neighbour; and the distances after the host's f64 re-check equal the CPU engines' bit for bit.
+fn nearest_neighbours_equal_the_cpu_backend(devices: &[CudaOnCpu]) {
+    for (points, n, m) in nearest_cases() {
+        let want = nearest_neighbor_distances(&points, n, m).unwrap();
+        let (x, norms) = centre_to_f32(&points, n, m);
+        let rel = error_factor(m);
+        for dev in devices {
+            let dev: &dyn Device = dev;
+            let xd = dev.upload(&x).unwrap();
+            let nd = dev.upload(&norms).unwrap();
+            let upper = dev
+                .download_all(&upper_bounds_on(dev, &xd, &nd, n, m).unwrap())
+                .unwrap();
+            let ud = dev.upload(&upper).unwrap();
+            let pairs = candidates_on(dev, &xd, &nd, &ud, n, m).unwrap();
+            for i in 0..n {
+                let up = f64::from(f32::from_bits(upper[i]));
+                let (mut best, mut best_j, mut limit) = (f64::INFINITY, 0, f64::INFINITY);
+                for j in (0..n).filter(|&j| j != i) {
+                    let d = exact_sq(&points, m, i, j);
+                    if d < best {
+                        (best, best_j) = (d, j);
+                    }
+                    limit = limit.min(d + 2.0 * rel * (norms[i] + norms[j]));
+                }
+                assert!(up >= best, "row {i}: upper {up} below the true {best}");
+                let limit = f64::from(limit as f32) * (1.0 + f64::powi(2.0, -23));
+                assert!(up <= limit, "row {i}: upper {up} above its bound {limit}");
+                let listed = pairs
+                    .chunks_exact(2)
+                    .any(|p| p[0] as usize == i && exact_sq(&points, m, i, p[1] as usize) == best);
+                assert!(
+                    listed,
+                    "row {i}: nearest neighbour {best_j} not a candidate"
+                );
+            }
+            let got = nearest_neighbours_on(dev, &points, n, m).unwrap();
+            let same = got
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "n={n} m={m} {dev:?}: distances differ from the CPU's");
+        }
+    }
+    // The entropy estimate with the device's distances is the CPU estimator's.
+    let (n, dim) = (200, 12);
+    let mut s = 9u64;
+    let mut units = Vec::new();
+    for _ in 0..n {
+        let row: Vec<f64> = (0..dim).map(|_| uniform(&mut s) + 0.2).collect();
+        let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
+        units.extend(row.iter().map(|x| x / norm));
+    }
+    let radii = vec![1.5; n];
+    for mode in [EstimatorMode::Reflected, EstimatorMode::Raw] {
+        let want = estimate(&units, &radii, dim, mode).unwrap();
+        let got = estimate_on(&devices[0], &units, &radii, dim, mode).unwrap();
+        assert_eq!(got, want, "{mode:?}");
+    }
+    compared(KernelSource::Nearest, "nn_upper");
+    compared(KernelSource::Nearest, "nn_candidates");
+}
+
+// ---- si_update.cu ----
+
+/// f32 values apart, in units in the last place of the larger.
+fn ulps(a: f32, b: f32) -> f32 {
+    let ulp = f32::EPSILON * a.abs().max(b.abs()).max(f32::MIN_POSITIVE);
+    (a - b).abs() / ulp
+}
+
+/// The update against the CPU reference: the per-element arithmetic is the same f64 expression,
+/// so fixed-LR weights are equal bit for bit; the norms are sums of n positive terms in another
+/// order (block reductions), each within γ_n = n·u/(1 − n·u) (u = 2⁻⁵³) of the exact sum, so the
+/// two differ by at most 2γ_n relative; fixed ELR and fixed sphere take their step or projection
+/// factor from such a norm, a relative change of ~γ_n that moves an f32 weight by at most 1 ulp.
+fn si_update_equals_the_cpu_reference(devices: &[CudaOnCpu]) {
+    let n = 5_000;
+    let mut s = 3u64;
+    let w0: Vec<f32> = (0..n).map(|_| (uniform(&mut s) - 0.5) as f32).collect();
+    let g: Vec<f32> = (0..n).map(|_| (uniform(&mut s) - 0.5) as f32).collect();
+    let gamma = {
+        let u = f64::powi(2.0, -53);
+        n as f64 * u / (1.0 - n as f64 * u)
+    };
+    for protocol in PROTOCOLS {
+        let step = SiStep {
+            protocol,
+            first: 0.01,
+            second: if protocol == Protocol::FixedSphere {
+                2.0
+            } else {
+                0.1
+            },
+        };
+        let mut cpu = w0.clone();
+        let (before_c, after_c) = si_update_cpu(&mut cpu, &g, step);
+        for dev in devices {
+            let mut w = w0.clone();
+            let (before, after) = si_update_host(dev, &mut w, &g, step).unwrap();
+            assert!(
+                (before - before_c).abs() <= 2.0 * gamma * before_c,
+                "{protocol:?} ‖w‖²"
+            );
+            assert!(
+                (after - after_c).abs() <= 2.0 * gamma * after_c,
+                "{protocol:?} ‖w'‖²"
+            );
+            if protocol == Protocol::FixedLr {
+                assert!(w.iter().zip(&cpu).all(|(a, b)| a.to_bits() == b.to_bits()));
+            } else {
+                let worst = w
+                    .iter()
+                    .zip(&cpu)
+                    .map(|(a, b)| ulps(*a, *b))
+                    .fold(0.0, f32::max);
+                assert!(worst <= 1.0, "{protocol:?}: {worst} ulps");
+            }
+        }
+    }
+    compared(KernelSource::SiUpdate, "si_norm_sq");
+    compared(KernelSource::SiUpdate, "si_step");
+    compared(KernelSource::SiUpdate, "si_project");
+}
+
+/// The `__global__` function names of a source, read from its text (comments skipped).
+fn global_functions(text: &str) -> Vec<String> {
+    let code: String = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    code.match_indices("__global__")
+        .filter_map(|(at, _)| {
+            let rest = code[at + 10..]
+                .trim_start()
+                .strip_prefix("void")?
+                .trim_start();
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
+}
+
+#[test]
+fn every_kernel_runs_on_the_cpu_and_matches_the_cpu_backend() {
+    let devices = devices();
+    isotropic_chains_equal_the_cpu_backend(&devices);
+    nearest_neighbours_equal_the_cpu_backend(&devices);
+    si_update_equals_the_cpu_reference(&devices);
+
+    let compiled: BTreeSet<String> = compiled_kernels()
+        .into_iter()
+        .map(|k| format!("{}:{}", k.file, k.name))
+        .collect();
+    let mut in_sources = BTreeSet::new();
+    for k in KernelSource::ALL {
+        let names = global_functions(k.file_text());
+        let listed: Vec<String> = k.functions().iter().map(|f| f.to_string()).collect();
+        assert_eq!(names, listed, "{}: KernelSource::functions", k.file_name());
+        in_sources.extend(names.iter().map(|f| format!("{}:{f}", k.file_name())));
+    }
+    let executed: BTreeSet<String> = devices
+        .iter()
+        .flat_map(|d| d.launches().into_keys())
+        .collect();
+    let compared = COMPARED.lock().unwrap().clone();
+    for k in &in_sources {
+        assert!(compiled.contains(k), "{k} is not compiled for the CPU");
+        assert!(executed.contains(k), "{k} has no execution test");
+        assert!(
+            compared.contains(k),
+            "{k} is not compared with the CPU backend"
+        );
+    }
+    println!(
+        "cuda on cpu: {} kernels executed, {} compared with the CPU backend",
+        in_sources.iter().filter(|k| executed.contains(*k)).count(),
+        in_sources.iter().filter(|k| compared.contains(*k)).count()
+    );
+}
+
+// ---- the runtime's own checks (kernels in cuda/on_cpu/selftest.cu) ----
+
+const SELFTEST: &str = "on_cpu/selftest.cu";
+
+/// The block sum of 128 values in the kernel's tree order, in f32.
+fn tree_sum(x: &[f32]) -> f32 {
+    let mut part = x.to_vec();
+    let mut half = part.len() / 2;
+    while half > 0 {
+        for t in 0..half {
+            part[t] += part[t + half];
+        }
+        half /= 2;
+    }
+    part[0]
+}
+
+fn block_sums(dev: &CudaOnCpu, function: &str, x: &[f32]) -> Vec<f32> {
+    let d: &dyn Device = dev;
+    let blocks = x.len() / 128;
+    let xd = d.upload(x).unwrap();
+    let out = d.zeros::<f32>(blocks).unwrap();
+    let args = Args::new().buf(&xd).buf(&out);
+    // SAFETY: st_block_sum(const float*, float*): `x` holds 128 values per block, `out` one.
+    unsafe {
+        dev.launch_in(
+            SELFTEST,
+            function,
+            Shape::linear(blocks as u32, 128, 0),
+            args,
+        )
+    }
+    .unwrap();
+    d.download_all(&out).unwrap()
+}
+
+#[test]
+fn a_kernel_without_its_barrier_is_caught_by_the_schedules() {
+    let mut s = 11u64;
+    let x: Vec<f32> = (0..128 * 6).map(|_| uniform(&mut s) as f32).collect();
+    let want: Vec<f32> = x.chunks(128).map(tree_sum).collect();
+    let mut racy = Vec::new();
+    for schedule in Schedule::ALL {
+        let dev = CudaOnCpu::new(schedule);
+        assert_eq!(block_sums(&dev, "st_block_sum", &x), want, "{schedule:?}");
+        racy.push(block_sums(&dev, "st_block_sum_racy", &x));
+    }
+    // With the barrier after the loads removed, some schedule reads unwritten shared memory.
+    assert!(
+        racy.iter().any(|r| *r != want) && racy.windows(2).any(|p| p[0] != p[1]),
+        "the missing barrier went unnoticed: {racy:?}"
+    );
+}
+
+#[test]
+fn warp_exchanges_and_votes_follow_cuda() {
+    let mut s = 5u64;
+    let n = 96; // three warps
+    let x: Vec<i32> = (0..n)
+        .map(|_| (uniform(&mut s) * 1200.0) as i32 + 1)
+        .collect();
+    for schedule in Schedule::ALL {
+        let dev = CudaOnCpu::new(schedule);
+        let d: &dyn Device = &dev;
+        let xd = d.upload(&x).unwrap();
+        let out = d.zeros::<i32>(5 * n).unwrap();
+        let args = Args::new().buf(&xd).buf(&out);
+        // SAFETY: st_warp_ops(const int*, int*): `x` holds n values, `out` 5n.
+        unsafe { dev.launch_in(SELFTEST, "st_warp_ops", Shape::linear(1, n as u32, 0), args) }
+            .unwrap();
+        let got = d.download_all(&out).unwrap();
+        for (w, warp) in x.chunks(32).enumerate() {
+            let sum: i32 = warp.iter().sum();
+            let max = *warp.iter().max().unwrap();
+            let odd = warp
+                .iter()
+                .enumerate()
+                .fold(0u32, |m, (l, v)| m | (((*v & 1) as u32) << l));
+            let all_pos = warp.iter().all(|v| *v > 0) as i32;
+            let any_big = warp.iter().any(|v| *v > 1000) as i32;
+            for (l, v) in warp.iter().enumerate() {
+                let o = &got[5 * (32 * w + l)..5 * (32 * w + l + 1)];
+                let prev = if l == 0 { *v } else { warp[l - 1] };
+                assert_eq!(o[0], if l == 0 { sum } else { 0 }, "sum, lane {l}");
+                assert_eq!(o[1], max, "xor max, lane {l}");
+                assert_eq!(o[2], warp[0] + prev, "shfl and shfl_up, lane {l}");
+                assert_eq!(o[3] as u32, odd, "ballot, lane {l}");
+                assert_eq!(o[4], all_pos + 2 * any_big, "votes, lane {l}");
+            }
+        }
+    }
+}
+
+#[test]
+fn atomics_are_atomic_across_blocks() {
+    let n: usize = 64 * 50;
+    let x: Vec<i32> = (0..n).map(|i| (i * 7919 % 1000) as i32 - 300).collect();
+    let dev = CudaOnCpu::new(Schedule::Shuffled(1));
+    let d: &dyn Device = &dev;
+    let xd = d.upload(&x).unwrap();
+    let sum = d.zeros::<u64>(1).unwrap();
+    let lo = d.upload(&[i32::MAX]).unwrap();
+    let hi = d.upload(&[i32::MIN]).unwrap();
+    let count = d.zeros::<u32>(1).unwrap();
+    let fsum = d.zeros::<f64>(1).unwrap();
+    let args = Args::new()
+        .buf(&xd)
+        .buf(&sum)
+        .buf(&lo)
+        .buf(&hi)
+        .buf(&count)
+        .buf(&fsum);
+    // SAFETY: st_atomics(const int*, u64*, int*, int*, unsigned*, double*), one thread per value.
+    unsafe { dev.launch_in(SELFTEST, "st_atomics", Shape::linear(50, 64, 0), args) }.unwrap();
+    let want_sum = x.iter().fold(0u64, |s, v| s.wrapping_add(*v as i64 as u64));
+    assert_eq!(d.download_all(&sum).unwrap()[0], want_sum);
+    assert_eq!(d.download_all(&lo).unwrap()[0], *x.iter().min().unwrap());
+    assert_eq!(d.download_all(&hi).unwrap()[0], *x.iter().max().unwrap());
+    assert_eq!(d.download_all(&count).unwrap()[0], n as u32);
+    // Halves of integers add exactly in f64, in any order.
+    let want_f: f64 = x.iter().map(|v| 0.5 * f64::from(*v)).sum();
+    assert_eq!(d.download_all(&fsum).unwrap()[0], want_f);
+}
+
+#[test]
+fn errors_of_a_kernel_or_its_launch_are_reported_not_undefined() {
+    let dev = CudaOnCpu::default();
+    let d: &dyn Device = &dev;
+    let out = d.zeros::<i32>(64).unwrap();
+    // Two different barriers.
+    let args = Args::new().buf(&out);
+    // SAFETY: st_divergent_barrier(int*): `out` holds one value per thread.
+    let e = unsafe {
+        dev.launch_in(
+            SELFTEST,
+            "st_divergent_barrier",
+            Shape::linear(1, 64, 0),
+            args,
+        )
+    }
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("divergent __syncthreads"), "{e}");
+    // A write one past the end of a buffer.
+    let n = 100i32;
+    let small = d.zeros::<i32>(n as usize).unwrap();
+    let args = Args::new().buf(&small).val(&n);
+    // SAFETY: deliberately wrong: the kernel writes element n of an n-element buffer, which the
+    // guard zone after it absorbs.
+    let e = unsafe { dev.launch_in(SELFTEST, "st_out_of_bounds", Shape::linear(1, 128, 0), args) }
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("wrote outside buffer argument 0"), "{e}");
+    // Arguments that do not match the kernel's parameters: refused before running.
+    let args = Args::new().buf(&small).val(&1u64);
+    // SAFETY: refused before the kernel runs (the second parameter is an int).
+    let e = unsafe { dev.launch_in(SELFTEST, "st_out_of_bounds", Shape::linear(1, 1, 0), args) }
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("arguments of sizes [8, 8]") && e.contains("[8, 4]"),
+        "{e}"
+    );
+    // Shapes no GPU accepts.
+    for shape in [
+        Shape::linear(1, 2048, 0),
+        Shape::linear(0, 32, 0),
+        Shape::linear(1, 32, 64 * 1024),
+    ] {
+        let args = Args::new().buf(&small).val(&n);
+        // SAFETY: refused before the kernel runs.
+        let e = unsafe { dev.launch_in(SELFTEST, "st_out_of_bounds", shape, args) }.unwrap_err();
+        assert!(e.to_string().contains("launch shape"), "{e}");
+    }
+    // An unknown kernel.
+    // SAFETY: refused before anything runs.
+    let e = unsafe {
+        d.launch(
+            KernelSource::Nearest,
+            "nn_nothing",
+            Shape::linear(1, 1, 0),
+            Args::new(),
+        )
+    }
+    .unwrap_err();
+    assert!(e.to_string().contains("no kernel nn_nothing"), "{e}");
+}
