@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::service::Shared;
+use crate::service::ServiceState;
 use crate::state::State;
 
 /// The exposition text for the state now.
@@ -93,7 +93,7 @@ pub fn render(state: &State) -> String {
 }
 
 /// Serves `GET /metrics` on `listener` until the task is dropped.
-pub async fn serve_metrics(listener: TcpListener, shared: Arc<Shared>) {
+pub async fn serve_metrics(listener: TcpListener, shared: Arc<ServiceState>) {
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
             continue;

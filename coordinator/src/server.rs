@@ -17,7 +17,7 @@ use tonic::service::interceptor::InterceptedService;
 use crate::export::ExportJob;
 use crate::scheduler::LeasePolicy;
 use crate::series_files::SeriesFiles;
-use crate::service::Shared;
+use crate::service::ServiceState;
 use crate::service::agents::AgentsService;
 use crate::service::clients::SweepsService;
 use crate::state::State;
@@ -139,7 +139,7 @@ pub async fn serve(
     for sweep in pending_exports {
         let _ = exports_tx.send(sweep);
     }
-    let shared = Arc::new(Shared::new(state, exports_tx, sweeps_dir));
+    let shared = Arc::new(ServiceState::new(state, exports_tx, sweeps_dir));
     let local = listener.local_addr().ok();
     tracing::info!(addr = ?local, data_dir = %config.data_dir.display(), ttl_ms = policy.ttl_ms, "coordinator serving");
 
@@ -243,7 +243,7 @@ fn spawn_checkpoints(db: PathBuf) -> tokio::sync::watch::Sender<bool> {
 }
 
 /// Takes back expired leases a few times per TTL.
-async fn run_expiry(shared: Arc<Shared>, ttl: Duration) {
+async fn run_expiry(shared: Arc<ServiceState>, ttl: Duration) {
     let period = (ttl / 4).clamp(Duration::from_millis(10), Duration::from_secs(5));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -263,7 +263,7 @@ async fn run_expiry(shared: Arc<Shared>, ttl: Duration) {
 /// Writes the files of each sweep that ended, one at a time, on a blocking thread that holds
 /// `exporting` while it runs.
 async fn run_exports(
-    shared: Arc<Shared>,
+    shared: Arc<ServiceState>,
     mut rx: mpsc::UnboundedReceiver<u64>,
     exporting: Arc<tokio::sync::Mutex<()>>,
 ) {

@@ -11,7 +11,7 @@ use sweep_proto::v1::agents_server::Agents;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::Shared;
+use super::ServiceState;
 
 /// Longest a lease request may wait for work.
 const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
@@ -19,12 +19,12 @@ const MAX_LEASE_WAIT: Duration = Duration::from_secs(30);
 /// The service.
 #[derive(Debug, Clone)]
 pub struct AgentsService {
-    shared: Arc<Shared>,
+    shared: Arc<ServiceState>,
 }
 
 impl AgentsService {
     /// Over the shared state.
-    pub fn new(shared: Arc<Shared>) -> Self {
+    pub fn new(shared: Arc<ServiceState>) -> Self {
         Self { shared }
     }
 }

@@ -12,7 +12,7 @@ use sweep_proto::v1::sweeps_server::Sweeps;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::Shared;
+use super::ServiceState;
 use crate::export::ExportJob;
 
 /// Largest spec accepted.
@@ -25,12 +25,12 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 /// The service.
 #[derive(Debug, Clone)]
 pub struct SweepsService {
-    shared: Arc<Shared>,
+    shared: Arc<ServiceState>,
 }
 
 impl SweepsService {
     /// Over the shared state.
-    pub fn new(shared: Arc<Shared>) -> Self {
+    pub fn new(shared: Arc<ServiceState>) -> Self {
         Self { shared }
     }
 }

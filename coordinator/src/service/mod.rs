@@ -1,6 +1,6 @@
 //! The gRPC services over the shared state: [`clients::SweepsService`] for sweepctl and scripts,
 //! [`agents::AgentsService`] for workers. Handlers validate their input, then run state
-//! changes on blocking threads ([`Shared::with_state`]) so the async workers never wait on
+//! changes on blocking threads ([`ServiceState::with_state`]) so the async workers never wait on
 //! SQLite or the disk.
 
 pub mod agents;
@@ -16,7 +16,7 @@ use crate::state::{Effects, State};
 
 /// What every handler shares.
 #[derive(Debug)]
-pub struct Shared {
+pub struct ServiceState {
     state: Mutex<State>,
     /// Bumped on every change a watcher may care about.
     pub changed: watch::Sender<u64>,
@@ -28,7 +28,7 @@ pub struct Shared {
     pub sweeps_dir: PathBuf,
 }
 
-impl Shared {
+impl ServiceState {
     /// Wraps the state.
     pub fn new(state: State, exports: mpsc::UnboundedSender<u64>, sweeps_dir: PathBuf) -> Self {
         Self {

@@ -17,7 +17,7 @@ use super::device::{Args, Buffer, Device, Shape};
 use super::select::default_device;
 use super::sources::KernelSource;
 use crate::entropy::EntropyError;
-use crate::entropy::nn::{dist2, nearest_sq_of_row};
+use crate::entropy::neighbours::{dist2, nearest_sq_of_row};
 use crate::error::KernelError;
 
 /// Tile edge of nearest.cu (rows and columns per block).

@@ -45,7 +45,7 @@ fn dispatch(
     log_j: &mut [f64],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if super::nn::avx512_available() {
+    if super::neighbours::avx512_available() {
         // SAFETY: AVX-512F was detected at run time.
         unsafe { group_avx512(units, dim, v, angles, log_j) };
         return;

@@ -62,7 +62,7 @@ fn polar_angles_avx512(u: &[f64], tail: &[f64], angles: &mut [f64]) {
 /// (identical results: the same IEEE operations in the same order).
 pub fn polar_angles(u: &[f64], tail: &[f64], angles: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
-    if super::nn::avx512_available() {
+    if super::neighbours::avx512_available() {
         // SAFETY: AVX-512F was detected at run time.
         unsafe { polar_angles_avx512(u, tail, angles) };
         return;

@@ -15,13 +15,13 @@
 mod angles;
 mod angles_small;
 mod fast_atan;
-pub(crate) mod nn;
+pub(crate) mod neighbours;
 mod special;
 
 use thiserror::Error;
 
 pub use angles::{MIN_PARTIAL_NORM, UNIT_TOLERANCE};
-pub use nn::{
+pub use neighbours::{
     KD_TREE_MAX_DIM, NnEngine, Simd, avx512_available, nearest_neighbor_distances,
     nearest_neighbor_distances_with,
 };

@@ -39,7 +39,7 @@ pub fn run_isotropic(
         .ok_or_else(|| KernelError::invalid("workload.dim", "must be at least 2"))?;
     let total = batch.points.len() as u64 * batch.schedule.iterations;
     let done = AtomicU64::new(0);
-    let shared = Shared {
+    let shared = BatchRun {
         batch,
         target: &target,
         start: &start,
@@ -59,7 +59,7 @@ pub fn run_isotropic(
     Ok(out)
 }
 
-struct Shared<'a> {
+struct BatchRun<'a> {
     batch: &'a IsotropicBatch,
     target: &'a [f64],
     start: &'a [f64],
@@ -85,7 +85,10 @@ struct LaneState {
     status: PointStatus,
 }
 
-fn run_group(shared: &Shared<'_>, chunk: &[ChainPoint]) -> Result<Vec<PointSummary>, KernelError> {
+fn run_group(
+    shared: &BatchRun<'_>,
+    chunk: &[ChainPoint],
+) -> Result<Vec<PointSummary>, KernelError> {
     let clock = Instant::now();
     let batch = shared.batch;
     let dim = batch.model.dim;

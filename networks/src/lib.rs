@@ -17,11 +17,12 @@
 //!   [`train::gradient_statistics_recording`] with the passes' BatchNorm statistics;
 //! * [`sweep`]: [`sweep::NetworkBatch`] and [`sweep::run_network`], a task of a network sweep
 //!   returning the same per-point summaries as the isotropic chains;
-//! * [`layers`]: each layer's forward and backward, [`real::Real`] (f32 / f64) and [`real::gemm`];
+//! * [`layers`]: each layer's forward and backward, [`real::Real`] (f32 / f64) and [`gemm::gemm`];
 //! * [`par`]: how one step splits over the rayon pool (bitwise independent of the thread count)
 //!   and [`par::serial`] to keep a step on one thread; [`scratch`]: the reused im2col buffer.
 
 pub mod data;
+pub mod gemm;
 pub mod init;
 pub mod layers;
 pub mod models;

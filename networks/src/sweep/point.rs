@@ -13,7 +13,7 @@ use sweep_kernels::{KernelError, PointStatus, PointSummary};
 use sweep_theory::Protocol;
 
 use super::summary::{Measurement, TestEval, WindowSums, summarise};
-use super::{HEAD_SEED, Shared};
+use super::{HEAD_SEED, NetworkRun};
 use crate::data::BatchSampler;
 use crate::layers::BnStats;
 use crate::models::Network;
@@ -54,7 +54,10 @@ fn net_error(e: impl std::fmt::Display) -> KernelError {
 }
 
 /// Trains point `p` and summarises it.
-pub(super) fn run_point(shared: &Shared<'_>, p: &ChainPoint) -> Result<PointSummary, KernelError> {
+pub(super) fn run_point(
+    shared: &NetworkRun<'_>,
+    p: &ChainPoint,
+) -> Result<PointSummary, KernelError> {
     let started = Instant::now();
     let b = shared.batch;
     let data = shared.data;
@@ -252,7 +255,7 @@ fn evaluate(
 /// at w/‖w‖ exactly (the two differ by the radius fluctuation, well under 1 %), and needs no full
 /// queue. On the fixed sphere ‖w‖ is the nominal r up to rounding. `r` is ‖w‖ (the step's).
 fn measure_at(
-    shared: &Shared<'_>,
+    shared: &NetworkRun<'_>,
     net: &Network<f32>,
     w: &[f32],
     r: f64,

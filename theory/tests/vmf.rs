@@ -10,7 +10,7 @@ use common::{load_json, num, rel_err};
 use sweep_theory::vmf::{energy_asymptotic, entropy_asymptotic};
 use sweep_theory::{TheoryError, VmfStats, kappa_from_mean_cos, temperature_from_energy};
 
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/golden.json");
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/golden.json");
 
 #[test]
 fn golden_scipy_values() {

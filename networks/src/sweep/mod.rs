@@ -126,7 +126,7 @@ pub fn paper_log_iterations(iterations: u64) -> Vec<u64> {
 }
 
 /// What every point of a run shares.
-struct Shared<'a> {
+struct NetworkRun<'a> {
     batch: &'a NetworkBatch,
     data: &'a Dataset,
     test: Option<&'a Dataset>,
@@ -135,7 +135,7 @@ struct Shared<'a> {
     total: u64,
 }
 
-impl Shared<'_> {
+impl NetworkRun<'_> {
     /// Adds `steps` finished steps and tells the observer.
     fn advance(&self, steps: u64) {
         let done = self.done.fetch_add(steps, Ordering::Relaxed) + steps;
@@ -169,7 +169,7 @@ pub fn run_network(
             "the test set must be non-empty and shaped like the training set",
         ));
     }
-    let shared = Shared {
+    let shared = NetworkRun {
         batch,
         data,
         test,

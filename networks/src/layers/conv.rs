@@ -3,8 +3,9 @@
 //! layout the next layer reads. im2col, the GEMMs and col2im split over the rayon pool
 //! ([`crate::par`]).
 
+use crate::gemm::{Op, gemm, gemm_new};
 use crate::par;
-use crate::real::{Op, Real, gemm, gemm_new};
+use crate::real::Real;
 use crate::scratch::Scratch;
 use crate::tensor::Act;
 

@@ -7,8 +7,8 @@ mod common;
 
 use common::Rand;
 use sweep_nn::data::BatchSampler;
+use sweep_nn::gemm::{Op, gemm};
 use sweep_nn::layers::{Conv, conv_backward, conv_forward};
-use sweep_nn::real::{Op, gemm};
 use sweep_nn::train::gradient_statistics;
 use sweep_nn::{Act, Architecture, Network, par};
 

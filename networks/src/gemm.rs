@@ -1,10 +1,4 @@
-//! The floating-point type of the networks. Training runs in `f32` (half the memory traffic and
-//! twice the GEMM throughput of `f64`), while the gradient checks need `f64`: central finite
-//! differences in `f32` lose all their digits to rounding at the step sizes that keep the
-//! truncation error small. So every layer is generic over [`Real`], and the same code is checked
-//! in `f64` and run in `f32`.
-//!
-//! GEMM: `matrixmultiply` (pinned in DEPENDENCIES.md), a small, well-kept crate with f32 and f64
+//! The GEMM of the networks: `matrixmultiply` (pinned in DEPENDENCIES.md), a small, well-kept crate with f32 and f64
 //! kernels and arbitrary strides: all that im2col convolutions need. It is built *without* its
 //! `threading` feature: its thread handoff (`sched_yield`, channel receives) cost more than it
 //! gained at every shape we train (ConvNet c=8 at batch 128: 202 ms per step threaded, 176 ms on
@@ -14,135 +8,10 @@
 //! the checks; candle and burn would add a tensor runtime and minutes of build without changing
 //! the GEMM, and were not benchmarked. Speed against JAX: `cargo bench -p sweep-nn --bench step`.
 
-use std::cell::Cell;
-use std::fmt::Debug;
-use std::iter::Sum;
 use std::ops::Range;
-use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
-use std::thread::LocalKey;
 
 use crate::par;
-
-/// A floating-point scalar the networks run in: `f32` (training) or `f64` (gradient checks).
-pub trait Real:
-    Copy
-    + Default
-    + PartialOrd
-    + Debug
-    + Send
-    + Sync
-    + 'static
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
-    + AddAssign
-    + SubAssign
-    + MulAssign
-    + DivAssign
-    + Sum
-{
-    /// Zero.
-    const ZERO: Self;
-    /// One.
-    const ONE: Self;
-    /// Conversion from `f64` (rounding for `f32`).
-    fn from_f64(x: f64) -> Self;
-    /// Conversion to `f64` (exact).
-    fn to_f64(self) -> f64;
-    /// Square root.
-    fn sqrt(self) -> Self;
-    /// Exponential.
-    fn exp(self) -> Self;
-    /// Natural logarithm.
-    fn ln(self) -> Self;
-
-    /// This thread's reusable buffer of this type (see [`crate::scratch`]).
-    #[doc(hidden)]
-    fn scratch() -> &'static LocalKey<Cell<Vec<Self>>>;
-
-    /// `C ← α A B + β C` through matrixmultiply, with `A` `m×k`, `B` `k×n`, `C` `m×n` given by
-    /// pointers and (row, column) strides.
-    ///
-    /// # Safety
-    /// The pointers with these strides must address valid elements for every index in range, and
-    /// `c` must not alias `a` or `b`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    );
-}
-
-macro_rules! impl_real {
-    ($t:ty, $gemm:path) => {
-        impl Real for $t {
-            const ZERO: Self = 0.0;
-            const ONE: Self = 1.0;
-            #[inline(always)]
-            fn from_f64(x: f64) -> Self {
-                x as $t
-            }
-            #[inline(always)]
-            fn to_f64(self) -> f64 {
-                f64::from(self)
-            }
-            #[inline(always)]
-            fn sqrt(self) -> Self {
-                <$t>::sqrt(self)
-            }
-            #[inline(always)]
-            fn exp(self) -> Self {
-                <$t>::exp(self)
-            }
-            #[inline(always)]
-            fn ln(self) -> Self {
-                <$t>::ln(self)
-            }
-            fn scratch() -> &'static LocalKey<Cell<Vec<Self>>> {
-                thread_local! {
-                    static SCRATCH: Cell<Vec<$t>> = const { Cell::new(Vec::new()) };
-                }
-                &SCRATCH
-            }
-            unsafe fn gemm_raw(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: Self,
-                a: *const Self,
-                rsa: isize,
-                csa: isize,
-                b: *const Self,
-                rsb: isize,
-                csb: isize,
-                beta: Self,
-                c: *mut Self,
-                rsc: isize,
-                csc: isize,
-            ) {
-                // SAFETY: forwarded from the caller's contract.
-                unsafe { $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
-            }
-        }
-    };
-}
-
-impl_real!(f32, matrixmultiply::sgemm);
-impl_real!(f64, matrixmultiply::dgemm);
+use crate::real::Real;
 
 /// How a row-major operand of [`gemm`] is read: as stored, or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,7 +60,7 @@ pub fn gemm<T: Real>(
         return;
     }
     // SAFETY: the lengths were checked above; `c` is a unique borrow aliasing neither input.
-    unsafe { gemm_columns(m, k, n, a, op_a, b, op_b, beta, SharedMut(c.as_mut_ptr())) };
+    unsafe { gemm_columns(m, k, n, a, op_a, b, op_b, beta, MutPtr(c.as_mut_ptr())) };
 }
 
 /// `A' B'` (as [`gemm`] reads them, `m×n`) into a new vector, which is not zeroed first when the
@@ -222,17 +91,7 @@ pub(crate) fn gemm_new<T: Real>(
     // SAFETY: `a` and `b` fit their shapes (checked), `c` has capacity m·n and is borrowed by
     // no one else.
     unsafe {
-        gemm_columns(
-            m,
-            k,
-            n,
-            a,
-            op_a,
-            b,
-            op_b,
-            T::ZERO,
-            SharedMut(c.as_mut_ptr()),
-        );
+        gemm_columns(m, k, n, a, op_a, b, op_b, T::ZERO, MutPtr(c.as_mut_ptr()));
         // matrixmultiply with β = 0 writes every element of C without reading it (its documented
         // contract: "if β is zero, then C does not need to be initialized"), and the column
         // blocks tile `0..n`.
@@ -258,10 +117,10 @@ unsafe fn gemm_columns<T: Real>(
     b: &[T],
     op_b: Op,
     beta: T,
-    c: SharedMut<T>,
+    c: MutPtr<T>,
 ) {
     let parts = par::parts(n / 32, m.saturating_mul(k).saturating_mul(n));
-    let (a, b) = (Shared(a.as_ptr()), Shared(b.as_ptr()));
+    let (a, b) = (ConstPtr(a.as_ptr()), ConstPtr(b.as_ptr()));
     par::ranges(n, parts, 32, |cols| {
         // SAFETY: forwarded from the caller; the column blocks of C are disjoint, so no two
         // calls write the same element.
@@ -293,12 +152,12 @@ fn gemm_k_blocks<T: Real>(
     beta: T,
     c: &mut [T],
 ) {
-    let (ap, bp) = (Shared(a.as_ptr()), Shared(b.as_ptr()));
+    let (ap, bp) = (ConstPtr(a.as_ptr()), ConstPtr(b.as_ptr()));
     let blocks = k.div_ceil(K_BLOCK);
     let partials = par::map(blocks, m * n * K_BLOCK, |i| {
         let mut p = vec![T::ZERO; m * n];
         let ks = i * K_BLOCK..((i + 1) * K_BLOCK).min(k);
-        let out = SharedMut(p.as_mut_ptr());
+        let out = MutPtr(p.as_mut_ptr());
         // SAFETY: the caller checked the lengths of `a` and `b` for (m, k, n); `p` is this
         // block's own m×n buffer.
         unsafe { gemm_block(m, ks, 0..n, (m, k, n), ap, op_a, bp, op_b, T::ZERO, out) };
@@ -329,12 +188,12 @@ unsafe fn gemm_block<T: Real>(
     ks: Range<usize>,
     cols: Range<usize>,
     (_, k, n): (usize, usize, usize),
-    a: Shared<T>,
+    a: ConstPtr<T>,
     op_a: Op,
-    b: Shared<T>,
+    b: ConstPtr<T>,
     op_b: Op,
     beta: T,
-    c: SharedMut<T>,
+    c: MutPtr<T>,
 ) {
     let (rsa, csa, a_off) = match op_a {
         Op::N => (k as isize, 1, ks.start),
@@ -367,8 +226,8 @@ unsafe fn gemm_block<T: Real>(
 
 /// A read-only pointer handed to the column blocks of [`gemm`].
 #[derive(Clone, Copy)]
-struct Shared<T>(*const T);
-impl<T> Shared<T> {
+struct ConstPtr<T>(*const T);
+impl<T> ConstPtr<T> {
     /// The pointer (a method, so that closures capture the whole `Send` wrapper).
     fn get(self) -> *const T {
         self.0
@@ -376,14 +235,14 @@ impl<T> Shared<T> {
 }
 
 // SAFETY: only read, from the borrow `gemm` holds for the duration of the parallel calls.
-unsafe impl<T: Sync> Send for Shared<T> {}
+unsafe impl<T: Sync> Send for ConstPtr<T> {}
 // SAFETY: as above.
-unsafe impl<T: Sync> Sync for Shared<T> {}
+unsafe impl<T: Sync> Sync for ConstPtr<T> {}
 
 /// The output pointer of [`gemm`]; each column block writes its own columns only.
 #[derive(Clone, Copy)]
-struct SharedMut<T>(*mut T);
-impl<T> SharedMut<T> {
+struct MutPtr<T>(*mut T);
+impl<T> MutPtr<T> {
     /// The pointer (a method, so that closures capture the whole `Send` wrapper).
     fn get(self) -> *mut T {
         self.0
@@ -391,9 +250,9 @@ impl<T> SharedMut<T> {
 }
 
 // SAFETY: the blocks write disjoint columns of the unique borrow `gemm` holds.
-unsafe impl<T: Send> Send for SharedMut<T> {}
+unsafe impl<T: Send> Send for MutPtr<T> {}
 // SAFETY: as above.
-unsafe impl<T: Send> Sync for SharedMut<T> {}
+unsafe impl<T: Send> Sync for MutPtr<T> {}
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,8 @@
 //! The frozen linear head and the cross-entropy loss. The head's weight and bias get no gradient
 //! (they are frozen, SPEC §7.1); only the gradient with respect to its input is propagated.
 
-use crate::real::{Op, Real, gemm};
+use crate::gemm::{Op, gemm};
+use crate::real::Real;
 
 /// Logits of a batch, `[classes, n]` row-major (class-major, like the activations).
 #[derive(Clone, Debug)]

@@ -18,7 +18,7 @@ use sweep_nn::{Architecture, Network};
 fn data_dir(name: &str) -> Option<PathBuf> {
     let root = std::env::var_os("THERMOSWEEP_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data"));
     let dir = root.join(name);
     if dir.is_dir() {
         Some(dir)
