@@ -71,7 +71,7 @@ run_test() { # target test-name
     elif echo "$out" | grep -q "SKIPPED:"; then results+=("SKIPPED")
     else results+=("passed"); fi
 }
-for target in cuda_nvrtc cuda_cubin_dir cuda_oracle; do
+for target in cuda_nvrtc cuda_cubin_dir cuda_oracle backends; do
     echo "== tests: $target"
     for t in $(cargo test -q -p sweep-kernels --features cuda --test "$target" -- --list 2>/dev/null | sed -n 's/: test$//p'); do
         run_test "$target" "$t"

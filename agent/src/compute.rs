@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use sweep_kernels::observer::{BatchObserver, Progress, SeriesRow};
-use sweep_kernels::{KernelError, PointSummary, isotropic::run_isotropic};
+use sweep_kernels::{Backend, KernelError, PointSummary};
 use sweep_proto::v1;
 use sweep_spec::Workload;
 use tokio::sync::mpsc;
@@ -101,6 +101,10 @@ impl ComputePool {
         // Networks train on the CPU in this build (the spec rejects backend = "cuda" for them).
         let on_gpu = matches!(spec.workload, Workload::Isotropic { .. })
             && crate::gpu::use_gpu(spec.execution.backend, self.gpu);
+        let backend = match crate::gpu::backend_for(on_gpu) {
+            Ok(b) => b,
+            Err(why) => return Outcome::Error(format!("execution.backend: {why}")),
+        };
         let data = self.data.clone();
         let points = task.points.clone();
         let joined = tokio::task::spawn_blocking(move || {
@@ -109,20 +113,18 @@ impl ComputePool {
                 buffer: Mutex::new(Vec::new()),
                 series: &series,
             };
-            let result = run_task(&spec, &points, &data, &pool, on_gpu, &observer);
+            let result = run_task(&spec, &points, &data, &pool, backend, &observer);
             observer.flush();
             result
         })
         .await;
         match joined {
-            Ok(Ok(summaries)) => {
-                let backend = if on_gpu {
-                    crate::gpu::gpu_backend_name()
-                } else {
-                    "cpu"
-                };
-                Outcome::Finished(summaries.iter().map(|s| point_result(s, backend)).collect())
-            }
+            Ok(Ok(summaries)) => Outcome::Finished(
+                summaries
+                    .iter()
+                    .map(|s| point_result(s, backend.label()))
+                    .collect(),
+            ),
             Ok(Err(TaskError::Kernel(KernelError::Cancelled))) => Outcome::Abandoned,
             Ok(Err(TaskError::Kernel(e))) => Outcome::Error(e.to_string()),
             Ok(Err(TaskError::Data(e))) => Outcome::Error(format!("training data: {e}")),
@@ -144,7 +146,7 @@ fn run_task(
     points: &[v1::PointAssignment],
     data: &DataCache,
     pool: &rayon::ThreadPool,
-    on_gpu: bool,
+    backend: Backend,
     observer: &TaskObserver<'_>,
 ) -> Result<Vec<PointSummary>, TaskError> {
     match &spec.workload {
@@ -152,13 +154,9 @@ fn run_task(
             let batch = isotropic_batch(spec, points).ok_or_else(|| {
                 TaskError::Kernel(KernelError::invalid("workload", "not isotropic"))
             })?;
-            // The GPU run's host side (entropy estimates) also uses the pool's threads.
-            if on_gpu {
-                pool.install(|| crate::gpu::run_on_gpu(&batch, observer))
-            } else {
-                pool.install(|| run_isotropic(&batch, observer))
-            }
-            .map_err(TaskError::Kernel)
+            // A CUDA run's host side (entropy estimates) also uses the pool's threads.
+            pool.install(|| backend.run_isotropic(&batch, observer))
+                .map_err(TaskError::Kernel)
         }
         Workload::Network(w) => {
             let data = data.get(w).map_err(TaskError::Data)?;

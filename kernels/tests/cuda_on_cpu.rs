@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use sweep_kernels::PointSummary;
 use sweep_kernels::cuda::entropy::estimate_on;
-use sweep_kernels::cuda::iso_host::Plan;
+use sweep_kernels::cuda::iso_plan::Plan;
 use sweep_kernels::cuda::isotropic::run_isotropic_planned;
 use sweep_kernels::cuda::nearest::{
     candidates_on, centre_to_f32, error_factor, nearest_neighbours_on, upper_bounds_on,

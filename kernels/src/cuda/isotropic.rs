@@ -1,20 +1,23 @@
 //! Isotropic chains on a CUDA device with the CPU's semantics ([`crate::isotropic::run_isotropic`]):
 //! the same summaries, series rows, progress and cancellation. One launch of `iso_advance`
 //! advances every chain over a segment of many iterations; stationary sums stay on the device,
-//! and each segment's series samples and queue snapshots come back in one copy each. The host
-//! loop around it is [`super::iso_host::drive`]; the device is a GPU or the CPU execution of the
-//! same kernels ([`super::Device`]).
+//! and each segment's series samples and queue snapshots come back in one copy each, from which
+//! the chain driver ([`crate::driver::drive`]) replays the segment's events. The device is a GPU
+//! or the CPU execution of the same kernels ([`super::Device`]).
 
 use super::device::{Args, Buffer, Device, Pod, Shape};
-use super::iso_host::{ChainDevice, IsoArgs, Plan, SegmentHost, drive};
+use super::iso_plan::{IsoArgs, Plan, SegmentHost};
 use super::layout::{
     DEFAULT_SHARED_LIMIT, IsoGeometry, N_SERIES, N_STATE, N_SUMS, chain_keys, iso_geometry,
-    protocol_code,
+    lane_sums, multiples_in, protocol_code, series_index, snapshot_index,
 };
 use super::select::default_device;
 use super::sources::KernelSource;
+use crate::driver::{BatchProgress, ChainRecord, Chains, Events, RowValues, drive};
 use crate::error::KernelError;
-use crate::isotropic::config::IsotropicBatch;
+use crate::isotropic::config::{ChainPoint, IsotropicBatch};
+use crate::isotropic::run::isotropic_events;
+use crate::isotropic::stationary::summarise;
 use crate::observer::BatchObserver;
 use crate::rng::{Stream, unit_vector};
 use crate::summary::PointSummary;
@@ -58,12 +61,19 @@ pub fn run_isotropic_planned(
     i32::try_from(batch.points.len()).map_err(|_| too_big())?;
     i32::try_from(batch.model.dim).map_err(|_| too_big())?;
     let mut chains = DeviceChains::new(device, batch, plan)?;
-    drive(batch, plan, &mut chains, observer)
+    chains.init()?;
+    let progress = BatchProgress::new(batch.points.len() as u64 * batch.schedule.iterations);
+    drive(chains, &isotropic_events(batch), &progress, observer)
 }
 
-/// The device buffers of one batch.
+/// The device buffers of one batch, and the last segment's copies.
 struct DeviceChains<'a> {
     device: &'a dyn Device,
+    batch: &'a IsotropicBatch,
+    plan: &'a Plan,
+    host: SegmentHost,
+    /// The last segment started after this iteration.
+    t0: u64,
     geom: IsoGeometry,
     protocol: i32,
     init_radius: f64,
@@ -88,8 +98,8 @@ struct DeviceChains<'a> {
 impl<'a> DeviceChains<'a> {
     fn new(
         device: &'a dyn Device,
-        batch: &IsotropicBatch,
-        plan: &Plan,
+        batch: &'a IsotropicBatch,
+        plan: &'a Plan,
     ) -> Result<Self, KernelError> {
         let (n, dim) = (plan.n, plan.dim);
         let target = unit_vector(batch.model.target_seed, dim, Stream::Target)
@@ -103,6 +113,10 @@ impl<'a> DeviceChains<'a> {
         let queue = plan.push_every.is_some();
         Ok(Self {
             device,
+            batch,
+            plan,
+            host: SegmentHost::default(),
+            t0: 0,
             geom,
             protocol: protocol_code(batch.protocol),
             init_radius: batch.init_radius,
@@ -126,7 +140,8 @@ impl<'a> DeviceChains<'a> {
     }
 }
 
-impl ChainDevice for DeviceChains<'_> {
+impl DeviceChains<'_> {
+    /// Initialises every chain (weights, state, divergence flags; sums stay zero).
     fn init(&mut self) -> Result<(), KernelError> {
         let (dim, n) = (self.dim as i32, self.n as i32);
         let args = Args::new()
@@ -150,7 +165,8 @@ impl ChainDevice for DeviceChains<'_> {
         Ok(())
     }
 
-    fn advance(&mut self, args: &IsoArgs) -> Result<(), KernelError> {
+    /// Advances every chain by one segment.
+    fn launch_segment(&mut self, args: &IsoArgs) -> Result<(), KernelError> {
         let args = IsoArgs {
             use_shared: i32::from(self.geom.use_shared),
             ..*args
@@ -180,14 +196,12 @@ impl ChainDevice for DeviceChains<'_> {
         Ok(())
     }
 
-    fn fetch(
-        &mut self,
-        n_series: usize,
-        n_snaps: usize,
-        out: &mut SegmentHost,
-    ) -> Result<(), KernelError> {
+    /// Copies back the divergence flags, the first `n_series` series samples and the first
+    /// `n_snaps` queue snapshots of the last segment.
+    fn fetch(&mut self, n_series: usize, n_snaps: usize) -> Result<(), KernelError> {
         let (n, dim) = (self.n, self.dim);
         let dev = self.device;
+        let out = &mut self.host;
         out.diverged_at.resize(n, 0);
         dev.copy_out(&self.diverged, 0..n, &mut out.diverged_at)?;
         let len = n_series * N_SERIES * n;
@@ -201,8 +215,106 @@ impl ChainDevice for DeviceChains<'_> {
         }
         Ok(())
     }
+}
 
-    fn sums(&mut self) -> Result<Vec<f64>, KernelError> {
-        Ok(self.device.download_all(&self.sums)?)
+impl Chains for DeviceChains<'_> {
+    fn points(&self) -> &[ChainPoint] {
+        &self.batch.points
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn segment_end(&self, t0: u64, _next_event: u64, end: u64) -> u64 {
+        self.plan
+            .segment_end(t0, end, self.batch.schedule.log_every)
+    }
+
+    fn advance(&mut self, t0: u64, t1: u64, _events: &Events) -> Result<(), KernelError> {
+        let (plan, sched) = (self.plan, self.batch.schedule);
+        let args = IsoArgs {
+            protocol: self.protocol,
+            dim: self.dim as i32,
+            n_chains: self.n as i32,
+            use_shared: i32::from(self.geom.use_shared),
+            n_batches: (plan.bounds.len() - 1) as i32,
+            reserved: 0,
+            sigma: self.batch.model.sigma2.sqrt(),
+            t0,
+            steps: t1 - t0,
+            log_every: sched.log_every,
+            series_base: t0 / sched.log_every,
+            push_every: plan.push_every.unwrap_or(0),
+            push_base: plan.push_every.map_or(0, |e| t0 / e),
+        };
+        self.launch_segment(&args)?;
+        let n_series = multiples_in(t0, t1, sched.log_every) as usize;
+        let n_snaps = plan
+            .push_every
+            .map_or(0, |e| multiples_in(t0, t1, e) as usize);
+        self.fetch(n_series, n_snaps)?;
+        self.t0 = t0;
+        Ok(())
+    }
+
+    fn diverged_at(&self, c: usize) -> Option<u64> {
+        let d = self.host.diverged_at[c];
+        (d != 0).then_some(d)
+    }
+
+    fn row(&self, t: u64, c: usize) -> Option<RowValues> {
+        let every = self.batch.schedule.log_every;
+        if !t.is_multiple_of(every) {
+            return None;
+        }
+        let s = (t / every - self.t0 / every - 1) as usize;
+        let v = |f: usize| Some(self.host.series[series_index(s, f, c, self.n)]);
+        Some(RowValues {
+            loss: v(0),
+            radius: v(1),
+            trace_sigma: v(3),
+            full_grad_sq: v(2),
+        })
+    }
+
+    fn direction(&self, t: u64, c: usize, out: &mut [f64]) -> f64 {
+        let every = self.plan.push_every.unwrap_or(1);
+        let s = (t / every - self.t0 / every - 1) as usize;
+        for (k, x) in out.iter_mut().enumerate() {
+            *x = self.host.snaps[snapshot_index(s, k, c, self.dim, self.n)];
+        }
+        self.host.radii[s * self.n + c]
+    }
+
+    fn poll_every(&self) -> u64 {
+        1
+    }
+
+    fn finish(
+        self,
+        records: Vec<ChainRecord>,
+        _reached: u64,
+        wall_seconds: f64,
+    ) -> Result<Vec<PointSummary>, KernelError> {
+        let sums = self.device.download_all(&self.sums)?;
+        let end = self.batch.schedule.iterations;
+        Ok(records
+            .into_iter()
+            .enumerate()
+            .map(|(c, r)| {
+                let lanes = lane_sums(&sums, &self.plan.bounds, self.n, c);
+                summarise(
+                    self.batch,
+                    0,
+                    &lanes,
+                    r.point,
+                    &r.estimates,
+                    r.status,
+                    end,
+                    wall_seconds,
+                )
+            })
+            .collect())
     }
 }

@@ -15,7 +15,7 @@ pub mod device;
 mod driver;
 pub mod entropy;
 mod error;
-pub mod iso_host;
+pub mod iso_plan;
 pub mod isotropic;
 pub mod layout;
 mod libs;

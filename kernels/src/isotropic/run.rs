@@ -1,27 +1,23 @@
-//! Running a batch: groups of [`LANES`] chains in parallel on the caller's rayon pool, each driven
-//! by an event loop that advances in tight runs between events (series sample, queue push, entropy
-//! estimate, stationary-window batch boundary, progress/cancel check).
+//! Running a batch on the CPU: groups of [`LANES`] chains in parallel on the caller's rayon pool,
+//! each a [`CpuGroup`] that the chain driver ([`crate::driver::drive`]) advances in tight runs
+//! between events (series sample, queue push, entropy estimate, stationary-window batch
+//! boundary, progress/cancel check).
 //!
 //! Determinism: a chain's arithmetic depends only on its own lane, so results are bitwise the same
 //! whatever the grouping, thread count or instruction set.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
-
 use rayon::prelude::*;
 use sweep_theory::Protocol;
 
-use super::config::{ChainPoint, EntropySchedule, IsotropicBatch};
+use super::config::{ChainPoint, IsotropicBatch};
 use super::group::{ChainGroup, LANES, LaneHyper, LaneSums, PhiloxNoise};
-use super::queue::EntropyQueue;
 use super::stationary::summarise;
-use crate::entropy;
+use crate::driver::{BatchProgress, ChainRecord, Chains, Events, RowTimes, RowValues, drive};
 use crate::error::KernelError;
-use crate::observer::{BatchObserver, Progress, SeriesRow};
+use crate::observer::BatchObserver;
 use crate::rng::{Stream, unit_vector};
 use crate::stationary::Window;
-use crate::summary::{PointStatus, PointSummary};
+use crate::summary::PointSummary;
 
 /// Runs every chain of `batch` and returns one summary per point, in the order given.
 ///
@@ -37,20 +33,15 @@ pub fn run_isotropic(
         .ok_or_else(|| KernelError::invalid("workload.dim", "must be at least 2"))?;
     let start = unit_vector(batch.sweep_seed, dim, Stream::InitialDirection)
         .ok_or_else(|| KernelError::invalid("workload.dim", "must be at least 2"))?;
-    let total = batch.points.len() as u64 * batch.schedule.iterations;
-    let done = AtomicU64::new(0);
-    let shared = BatchRun {
-        batch,
-        target: &target,
-        start: &start,
-        observer,
-        done: &done,
-        total,
-    };
+    let progress = BatchProgress::new(batch.points.len() as u64 * batch.schedule.iterations);
+    let events = isotropic_events(batch);
     let groups: Vec<Result<Vec<PointSummary>, KernelError>> = batch
         .points
         .par_chunks(LANES)
-        .map(|chunk| run_group(&shared, chunk))
+        .map(|chunk| {
+            let group = CpuGroup::new(batch, &target, &start, chunk);
+            drive(group, &events, &progress, observer)
+        })
         .collect();
     let mut out = Vec::with_capacity(batch.points.len());
     for g in groups {
@@ -59,18 +50,13 @@ pub fn run_isotropic(
     Ok(out)
 }
 
-struct BatchRun<'a> {
-    batch: &'a IsotropicBatch,
-    target: &'a [f64],
-    start: &'a [f64],
-    observer: &'a dyn BatchObserver,
-    done: &'a AtomicU64,
-    total: u64,
-}
-
-/// The next multiple of `every` strictly after `t`.
-fn next_multiple(t: u64, every: u64) -> u64 {
-    (t / every + 1) * every
+/// The driver's events of an isotropic batch: a series row every `log_every`, the entropy queue.
+pub fn isotropic_events(batch: &IsotropicBatch) -> Events {
+    Events {
+        iterations: batch.schedule.iterations,
+        rows: RowTimes::Every(batch.schedule.log_every),
+        entropy: batch.entropy,
+    }
 }
 
 /// Steps between progress reports and cancellation checks, about a millisecond of work.
@@ -78,224 +64,151 @@ fn chunk_steps(dim: usize) -> u64 {
     ((1u64 << 20) / dim as u64).clamp(64, 1 << 14)
 }
 
-struct LaneState {
-    point: ChainPoint,
-    queue: EntropyQueue,
-    estimates: VecDeque<f64>,
-    status: PointStatus,
-}
-
-fn run_group(
-    shared: &BatchRun<'_>,
-    chunk: &[ChainPoint],
-) -> Result<Vec<PointSummary>, KernelError> {
-    let clock = Instant::now();
-    let batch = shared.batch;
-    let dim = batch.model.dim;
-    let real = chunk.len();
-    let lane_point = |i: usize| chunk[i.min(real - 1)];
-    let hyper: [LaneHyper; LANES] = std::array::from_fn(|i| {
-        let p = lane_point(i);
-        LaneHyper {
-            first: p.first,
-            second: p.second,
-        }
-    });
-    let starts: Vec<Vec<f64>> = (0..LANES)
-        .map(|i| {
-            let r = if batch.protocol == Protocol::FixedSphere {
-                hyper[i].second
-            } else {
-                batch.init_radius
-            };
-            shared.start.iter().map(|x| x * r).collect()
-        })
-        .collect();
-    let start_refs: [&[f64]; LANES] = std::array::from_fn(|i| starts[i].as_slice());
-    let sigma = batch.model.sigma2.sqrt();
-    let mut group = ChainGroup::new(batch.protocol, sigma, shared.target, start_refs, hyper);
-    let mut noise = PhiloxNoise::new(std::array::from_fn(|i| lane_point(i).seed));
-    let ent = batch.entropy;
-    let (queue_len, keep) = ent.map_or((0, 0), |e| (e.queue, e.average_last));
-    let mut lanes: Vec<LaneState> = chunk
-        .iter()
-        .map(|p| LaneState {
-            point: *p,
-            queue: EntropyQueue::new(dim, queue_len),
-            estimates: VecDeque::with_capacity(keep + 1),
-            status: PointStatus::Done,
-        })
-        .collect();
-
-    let sched = batch.schedule;
-    let end = sched.iterations;
-    let window = Window::new(end, sched.average_last);
-    let mut sums: Vec<LaneSums> = vec![LaneSums::default(); window.batches()];
-    let chunk_len = chunk_steps(dim);
-    let mut rows: Vec<SeriesRow> = Vec::new();
-    let mut t = 0u64;
-    let mut reported = 0u64;
-
-    while t < end {
-        let mut next = end.min(t + chunk_len);
-        next = next.min(next_multiple(t, sched.log_every));
-        if let Some(e) = ent {
-            next = next
-                .min(next_multiple(t, e.every))
-                .min(next_multiple(t, e.log_every));
-        }
-        if let Some(b) = window.next_boundary(t) {
-            next = next.min(b);
-        }
-        let steps = next - t;
-        match window.batch_of(t + 1) {
-            Some(b) => group.advance_accumulating(t + 1, steps, &mut noise, &mut sums[b]),
-            None => group.advance(t + 1, steps, &mut noise),
-        }
-        t = next;
-
-        let diverged = group.diverged();
-        for (i, lane) in lanes.iter_mut().enumerate() {
-            if diverged[i] && lane.status == PointStatus::Done {
-                lane.status = PointStatus::Diverged { iteration: t };
-            }
-        }
-        if lanes.iter().all(|l| l.status != PointStatus::Done) {
-            break;
-        }
-        if t.is_multiple_of(sched.log_every) {
-            let (loss, rho2, g2, trace) = (
-                group.loss(),
-                group.radius_sq(),
-                group.grad_sq(),
-                group.noise_trace(),
-            );
-            for (i, lane) in lanes
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.status == PointStatus::Done)
-            {
-                rows.push(SeriesRow {
-                    point: lane.point.point,
-                    replica: lane.point.replica,
-                    iteration: t,
-                    loss: Some(loss[i]),
-                    radius: Some(rho2[i].sqrt()),
-                    entropy_unit: None,
-                    entropy: None,
-                    trace_sigma: Some(trace[i]),
-                    full_grad_sq: Some(g2[i]),
-                });
-            }
-        }
-        if let Some(e) = &ent {
-            entropy_events(t, e, &group, &mut lanes, &mut rows);
-        }
-        if t.is_multiple_of(chunk_len) || t == end {
-            let live = lanes
-                .iter()
-                .filter(|l| l.status == PointStatus::Done)
-                .count() as u64;
-            let advanced = (t - reported) * live;
-            reported = t;
-            let now = shared.done.fetch_add(advanced, Ordering::Relaxed) + advanced;
-            if !rows.is_empty() {
-                shared.observer.series(std::mem::take(&mut rows));
-            }
-            shared.observer.progress(Progress {
-                steps_done: now,
-                steps_total: shared.total,
-            });
-            if shared.observer.cancelled() {
-                return Err(KernelError::Cancelled);
-            }
-        }
-    }
-    if !rows.is_empty() {
-        shared.observer.series(rows);
-    }
-    let wall = clock.elapsed().as_secs_f64();
-    Ok(lanes
-        .into_iter()
-        .enumerate()
-        .map(|(i, lane)| {
-            summarise(
-                batch,
-                i,
-                &sums,
-                lane.point,
-                &lane.estimates,
-                lane.status,
-                t,
-                wall,
-            )
-        })
-        .collect())
-}
-
-/// Queue pushes and entropy estimates due at iteration `t`.
-fn entropy_events(
+/// Up to [`LANES`] chains advanced together by the SIMD chain group, with their stationary sums.
+pub struct CpuGroup<'a> {
+    batch: &'a IsotropicBatch,
+    points: &'a [ChainPoint],
+    group: ChainGroup,
+    noise: PhiloxNoise,
+    window: Window,
+    sums: Vec<LaneSums>,
+    diverged_at: [Option<u64>; LANES],
+    /// Where the group stands (its state is the chains' at this iteration).
     t: u64,
-    ent: &EntropySchedule,
-    group: &ChainGroup,
-    lanes: &mut [LaneState],
-    rows: &mut Vec<SeriesRow>,
-) {
-    if t.is_multiple_of(ent.every) {
-        for (i, lane) in lanes
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, l)| l.status == PointStatus::Done)
-        {
-            let r = group.direction(i, lane.queue.slot());
-            lane.queue.commit(r);
-        }
-    }
-    if !t.is_multiple_of(ent.log_every) {
-        return;
-    }
-    for lane in lanes
-        .iter_mut()
-        .filter(|l| l.status == PointStatus::Done && l.queue.is_full())
-    {
-        let (units, radii) = lane.queue.samples();
-        match entropy::estimate(units, radii, group.dim(), ent.mode) {
-            Ok(e) => {
-                if lane.estimates.len() == ent.average_last {
-                    lane.estimates.pop_front();
-                }
-                lane.estimates.push_back(e.entropy_unit);
-                merge_entropy_row(rows, &lane.point, t, e.entropy_unit, e.entropy);
+    chunk: u64,
+    /// Loss, ‖w‖², ‖P w*‖² and noise trace of every lane at `t`, when `t` logs a row.
+    row_values: Option<[[f64; LANES]; 4]>,
+}
+
+impl<'a> CpuGroup<'a> {
+    /// The group of `chunk` (1 to [`LANES`] chains) at its start.
+    pub fn new(
+        batch: &'a IsotropicBatch,
+        target: &[f64],
+        start: &[f64],
+        chunk: &'a [ChainPoint],
+    ) -> Self {
+        let real = chunk.len();
+        let lane_point = |i: usize| chunk[i.min(real - 1)];
+        let hyper: [LaneHyper; LANES] = std::array::from_fn(|i| {
+            let p = lane_point(i);
+            LaneHyper {
+                first: p.first,
+                second: p.second,
             }
-            Err(err) => {
-                lane.status =
-                    PointStatus::Failed(format!("entropy estimate at iteration {t}: {err}"))
-            }
+        });
+        let starts: Vec<Vec<f64>> = (0..LANES)
+            .map(|i| {
+                let r = if batch.protocol == Protocol::FixedSphere {
+                    hyper[i].second
+                } else {
+                    batch.init_radius
+                };
+                start.iter().map(|x| x * r).collect()
+            })
+            .collect();
+        let start_refs: [&[f64]; LANES] = std::array::from_fn(|i| starts[i].as_slice());
+        let sigma = batch.model.sigma2.sqrt();
+        let sched = batch.schedule;
+        let window = Window::new(sched.iterations, sched.average_last);
+        Self {
+            batch,
+            points: chunk,
+            group: ChainGroup::new(batch.protocol, sigma, target, start_refs, hyper),
+            noise: PhiloxNoise::new(std::array::from_fn(|i| lane_point(i).seed)),
+            window,
+            sums: vec![LaneSums::default(); window.batches()],
+            diverged_at: [None; LANES],
+            t: 0,
+            chunk: chunk_steps(batch.model.dim),
+            row_values: None,
         }
     }
 }
 
-/// Adds entropy to the row of (point, replica, t) if one was just written, else appends one.
-fn merge_entropy_row(rows: &mut Vec<SeriesRow>, p: &ChainPoint, t: u64, unit: f64, total: f64) {
-    if let Some(row) = rows
-        .iter_mut()
-        .rev()
-        .take(LANES)
-        .find(|r| r.iteration == t && r.point == p.point && r.replica == p.replica)
-    {
-        row.entropy_unit = Some(unit);
-        row.entropy = Some(total);
-        return;
+impl Chains for CpuGroup<'_> {
+    fn points(&self) -> &[ChainPoint] {
+        self.points
     }
-    rows.push(SeriesRow {
-        point: p.point,
-        replica: p.replica,
-        iteration: t,
-        loss: None,
-        radius: None,
-        entropy_unit: Some(unit),
-        entropy: Some(total),
-        trace_sigma: None,
-        full_grad_sq: None,
-    });
+
+    fn dim(&self) -> usize {
+        self.group.dim()
+    }
+
+    fn segment_end(&self, t0: u64, next_event: u64, end: u64) -> u64 {
+        let mut t1 = next_event.min(end).min(t0 + self.chunk);
+        if let Some(b) = self.window.next_boundary(t0) {
+            t1 = t1.min(b);
+        }
+        t1
+    }
+
+    fn advance(&mut self, t0: u64, t1: u64, _events: &Events) -> Result<(), KernelError> {
+        let steps = t1 - t0;
+        match self.window.batch_of(t0 + 1) {
+            Some(b) => {
+                self.group
+                    .advance_accumulating(t0 + 1, steps, &mut self.noise, &mut self.sums[b])
+            }
+            None => self.group.advance(t0 + 1, steps, &mut self.noise),
+        }
+        self.t = t1;
+        let g = &self.group;
+        self.row_values = t1
+            .is_multiple_of(self.batch.schedule.log_every)
+            .then(|| [g.loss(), g.radius_sq(), g.grad_sq(), g.noise_trace()]);
+        for (d, flagged) in self.diverged_at.iter_mut().zip(self.group.diverged()) {
+            if flagged && d.is_none() {
+                *d = Some(t1);
+            }
+        }
+        Ok(())
+    }
+
+    fn diverged_at(&self, c: usize) -> Option<u64> {
+        self.diverged_at[c]
+    }
+
+    fn row(&self, t: u64, c: usize) -> Option<RowValues> {
+        let [loss, rho2, g2, trace] = self.row_values.filter(|_| t == self.t)?;
+        Some(RowValues {
+            loss: Some(loss[c]),
+            radius: Some(rho2[c].sqrt()),
+            trace_sigma: Some(trace[c]),
+            full_grad_sq: Some(g2[c]),
+        })
+    }
+
+    fn direction(&self, t: u64, c: usize, out: &mut [f64]) -> f64 {
+        debug_assert_eq!(t, self.t, "the CPU group stops at every event");
+        self.group.direction(c, out)
+    }
+
+    fn poll_every(&self) -> u64 {
+        self.chunk
+    }
+
+    fn finish(
+        self,
+        records: Vec<ChainRecord>,
+        reached: u64,
+        wall_seconds: f64,
+    ) -> Result<Vec<PointSummary>, KernelError> {
+        Ok(records
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                summarise(
+                    self.batch,
+                    i,
+                    &self.sums,
+                    r.point,
+                    &r.estimates,
+                    r.status,
+                    reached,
+                    wall_seconds,
+                )
+            })
+            .collect())
+    }
 }

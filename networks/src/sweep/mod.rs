@@ -29,11 +29,10 @@
 mod point;
 mod summary;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use rayon::prelude::*;
+use sweep_kernels::driver::BatchProgress;
 use sweep_kernels::isotropic::{ChainPoint, EntropySchedule, Schedule};
-use sweep_kernels::observer::{BatchObserver, Progress};
+use sweep_kernels::observer::BatchObserver;
 use sweep_kernels::{KernelError, PointSummary};
 use sweep_theory::Protocol;
 
@@ -130,20 +129,6 @@ struct NetworkRun<'a> {
     batch: &'a NetworkBatch,
     data: &'a Dataset,
     test: Option<&'a Dataset>,
-    observer: &'a dyn BatchObserver,
-    done: AtomicU64,
-    total: u64,
-}
-
-impl NetworkRun<'_> {
-    /// Adds `steps` finished steps and tells the observer.
-    fn advance(&self, steps: u64) {
-        let done = self.done.fetch_add(steps, Ordering::Relaxed) + steps;
-        self.observer.progress(Progress {
-            steps_done: done,
-            steps_total: self.total,
-        });
-    }
 }
 
 /// Trains every point of `batch` on `data` and returns one summary per point, in the order given.
@@ -169,25 +154,19 @@ pub fn run_network(
             "the test set must be non-empty and shaped like the training set",
         ));
     }
-    let shared = NetworkRun {
-        batch,
-        data,
-        test,
-        observer,
-        done: AtomicU64::new(0),
-        total: batch.points.len() as u64 * batch.schedule.iterations,
-    };
+    let run = NetworkRun { batch, data, test };
+    let progress = BatchProgress::new(batch.points.len() as u64 * batch.schedule.iterations);
     // With a point for every thread, each point's step runs on its own thread; with fewer
     // points, their steps split over the idle threads too (the result is the same).
     let serial = batch.points.len() >= rayon::current_num_threads();
-    let run = |p: &ChainPoint| {
+    let train = |p: &ChainPoint| {
         if serial {
-            crate::par::serial(|| point::run_point(&shared, p))
+            crate::par::serial(|| point::run_point(&run, p, &progress, observer))
         } else {
-            point::run_point(&shared, p)
+            point::run_point(&run, p, &progress, observer)
         }
     };
     let results: Vec<Result<PointSummary, KernelError>> =
-        batch.points.par_iter().with_max_len(1).map(run).collect();
+        batch.points.par_iter().with_max_len(1).map(train).collect();
     results.into_iter().collect()
 }

@@ -1,15 +1,16 @@
-//! One point of a network sweep from its initial weights to its summary: the training loop, the
-//! stationary-window sums, the entropy queue and the measurements.
+//! One point of a network sweep from its initial weights to its summary, as a backend of the
+//! chain driver ([`sweep_kernels::driver`], which keeps the entropy queue, the estimates and the
+//! series rows): the training loop, the stationary-window sums and the measurements.
 
 use std::collections::VecDeque;
-use std::time::Instant;
 
-use sweep_kernels::entropy;
+use sweep_kernels::driver::{
+    BatchProgress, ChainRecord, Chains, Events, RowTimes, RowValues, drive,
+};
 use sweep_kernels::isotropic::ChainPoint;
-use sweep_kernels::isotropic::queue::EntropyQueue;
-use sweep_kernels::observer::SeriesRow;
+use sweep_kernels::observer::BatchObserver;
 use sweep_kernels::stationary::Window;
-use sweep_kernels::{KernelError, PointStatus, PointSummary};
+use sweep_kernels::{KernelError, PointSummary};
 use sweep_theory::Protocol;
 
 use super::summary::{Measurement, TestEval, WindowSums, summarise};
@@ -17,7 +18,7 @@ use super::{HEAD_SEED, NetworkRun};
 use crate::data::BatchSampler;
 use crate::layers::BnStats;
 use crate::models::Network;
-use crate::train::{BnRecord, TrainError, Trainer, Update, gradient_statistics_recording};
+use crate::train::{BnRecord, StepLog, TrainError, Trainer, Update, gradient_statistics_recording};
 
 /// PyTorch's BatchNorm momentum for the running statistics evaluation mode uses.
 const BN_MOMENTUM: f64 = 0.1;
@@ -25,8 +26,6 @@ const BN_MOMENTUM: f64 = 0.1;
 const TEST_CHUNK: usize = 1024;
 /// Steps between cancellation polls and progress reports.
 const POLL_EVERY: u64 = 8;
-/// Series rows buffered before they go to the observer.
-const SERIES_BUFFER: usize = 256;
 /// Measurement mini-batches are drawn at sampler iterations from here on, which training
 /// (iterations below 2⁶³) never reaches; measurement `k` uses `[MEASURE_BASE + k·M, … + M)`.
 const MEASURE_BASE: u64 = 1 << 63;
@@ -53,14 +52,15 @@ fn net_error(e: impl std::fmt::Display) -> KernelError {
     KernelError::invalid("workload", e.to_string())
 }
 
-/// Trains point `p` and summarises it.
+/// Trains point `p` through the chain driver and summarises it.
 pub(super) fn run_point(
-    shared: &NetworkRun<'_>,
+    run: &NetworkRun<'_>,
     p: &ChainPoint,
+    progress: &BatchProgress,
+    observer: &dyn BatchObserver,
 ) -> Result<PointSummary, KernelError> {
-    let started = Instant::now();
-    let b = shared.batch;
-    let data = shared.data;
+    let b = run.batch;
+    let data = run.data;
     let sphere = b.protocol == Protocol::FixedSphere;
     let si_norm = if sphere { p.second } else { b.init_radius };
     let (net, si) = Network::<f32>::initial(
@@ -73,158 +73,232 @@ pub(super) fn run_point(
         b.head_norm,
     )
     .map_err(net_error)?;
-    let dim = net.dim();
     let sampler = BatchSampler::new(p.seed, data.len(), b.batch_size);
     let mut trainer = Trainer::new(&net, data, sampler, si);
-    if shared.test.is_some() {
+    if run.test.is_some() {
         trainer = trainer.track_running_stats(BN_MOMENTUM);
     }
-    let mut tests: VecDeque<TestEval> = VecDeque::new();
-    let update = update_of(b.protocol, p);
     let window = Window::new(b.schedule.iterations, b.schedule.average_last);
-    let mut sums = vec![WindowSums::default(); window.batches()];
-    let mut queue = EntropyQueue::new(dim, b.entropy.queue);
-    // In-window measurements with the window batch they fall in (standard errors by batch means).
-    let mut measurements: Vec<(usize, Measurement)> = Vec::new();
-    let mut estimates: VecDeque<f64> = VecDeque::new();
-    let mut measured = 0u64;
-    let mut rows: Vec<SeriesRow> = Vec::new();
-    let mut status = PointStatus::Done;
-    let mut last_report = 0u64;
-    let mut iterations = 0u64;
-    let paper_logs = if b.paper_logs {
-        super::paper_log_iterations(b.schedule.iterations)
-    } else {
-        Vec::new()
+    let chain = NetworkChain {
+        run,
+        net: &net,
+        point: std::slice::from_ref(p),
+        dim: net.dim(),
+        trainer,
+        update: update_of(b.protocol, p),
+        window,
+        sums: vec![WindowSums::default(); window.batches()],
+        measurements: Vec::new(),
+        tests: VecDeque::new(),
+        measured: 0,
+        t: 0,
+        last: None,
+        measured_now: None,
+        row_due: false,
+        diverged_at: None,
     };
-    let mut next_log = paper_logs.iter().copied().peekable();
-    for t in 0..b.schedule.iterations {
-        if t % POLL_EVERY == 0 {
-            if shared.observer.cancelled() {
-                return Err(KernelError::Cancelled);
-            }
-            shared.advance(t - last_report);
-            last_report = t;
-        }
-        let log = match trainer.step(update) {
-            Ok(log) => log,
-            Err(TrainError::NonFinite { iteration }) => {
-                // `iteration` is the step's 0-based index: it ends iteration + 1.
-                status = PointStatus::Diverged {
-                    iteration: iteration + 1,
-                };
-                break;
-            }
-            Err(TrainError::Net(e)) => return Err(net_error(e)),
-        };
-        let done = t + 1;
-        iterations = done;
-        if !(log.norm.is_finite() && log.norm > 0.0 && log.pre_norm.is_finite()) {
-            status = PointStatus::Diverged { iteration: done };
-            break;
-        }
-        if let Some(k) = window.batch_of(done) {
-            sums[k].add(&log);
-        }
-        if done % b.entropy.every == 0 {
-            // The step's ‖w‖ after the update is the norm of these weights.
-            let r = log.norm;
-            queue
-                .slot()
-                .iter_mut()
-                .zip(trainer.weights())
-                .for_each(|(u, &x)| *u = f64::from(x) / r);
-            queue.commit(r);
-        }
-        let logged = if b.paper_logs {
-            next_log.next_if_eq(&done).is_some()
+    let events = Events {
+        iterations: b.schedule.iterations,
+        rows: if b.paper_logs {
+            RowTimes::At(super::paper_log_iterations(b.schedule.iterations))
         } else {
-            done % b.schedule.log_every == 0
-        };
-        let estimate = queue.is_full() && done % b.entropy.log_every == 0;
-        let in_window = window.batch_of(done).is_some();
-        let measure = done % b.entropy.log_every == 0
-            || (in_window && done % b.measure_every == 0)
-            || (b.paper_logs && logged);
-        if !(logged || estimate || measure) {
-            continue;
-        }
-        let mut row = SeriesRow {
-            point: p.point,
-            replica: p.replica,
-            iteration: done,
-            loss: Some(log.loss),
-            radius: Some(log.norm),
-            entropy_unit: None,
-            entropy: None,
-            trace_sigma: None,
-            full_grad_sq: None,
-        };
-        // SPEC §7.3's order, as in the paper's code: the measurement's full-batch chunks
-        // (training mode: they update the running BatchNorm statistics), the test set in
-        // evaluation mode, then the fresh mini-batches (which update them too). The passes do
-        // not depend on the running statistics, so they are computed first and folded in order.
+            RowTimes::Every(b.schedule.log_every)
+        },
+        entropy: Some(b.entropy),
+    };
+    let mut out = drive(chain, &events, progress, observer)?;
+    out.pop()
+        .ok_or_else(|| KernelError::invalid("points", "a network chain is one point"))
+}
+
+/// One point in training: the driver's backend for networks. Each segment ends at the driver's
+/// next event, at the next in-window gradient measurement, or after [`POLL_EVERY`] steps, so every
+/// event is a segment's last step, where the measurements and the test evaluation happen.
+struct NetworkChain<'a> {
+    run: &'a NetworkRun<'a>,
+    net: &'a Network<f32>,
+    point: &'a [ChainPoint],
+    dim: usize,
+    trainer: Trainer<'a, f32>,
+    update: Update,
+    window: Window,
+    sums: Vec<WindowSums>,
+    /// In-window measurements with the window batch they fall in (standard errors by batch means).
+    measurements: Vec<(usize, Measurement)>,
+    tests: VecDeque<TestEval>,
+    measured: u64,
+    /// Steps done.
+    t: u64,
+    /// The last step's log.
+    last: Option<StepLog>,
+    /// The gradient measurement at `t`, if one was made there.
+    measured_now: Option<Measurement>,
+    /// Whether `t` logs a series row: a row of the schedule, or a measurement.
+    row_due: bool,
+    diverged_at: Option<u64>,
+}
+
+impl NetworkChain<'_> {
+    /// Whether a gradient measurement is due after step `done`: at every entropy estimate
+    /// iteration, every `measure_every` inside the window, and at every series row of the
+    /// paper's schedule.
+    fn measures_at(&self, done: u64, events: &Events) -> bool {
+        let b = self.run.batch;
+        done.is_multiple_of(b.entropy.log_every)
+            || (self.window.batch_of(done).is_some() && done.is_multiple_of(b.measure_every))
+            || (b.paper_logs && events.logs_at(done))
+    }
+
+    /// The events after step `done` (the segment's last): SPEC §7.3's order, as in the paper's
+    /// code: the measurement's full-batch chunks (training mode: they update the running
+    /// BatchNorm statistics), the test set in evaluation mode at an entropy estimate, then the
+    /// measurement's fresh mini-batches (which update them too). The passes do not depend on the
+    /// running statistics, so they are computed first and folded in order.
+    fn at_event(&mut self, done: u64, r: f64, events: &Events) -> Result<(), KernelError> {
+        let b = self.run.batch;
         let mut later_passes = Vec::new();
-        let measurement = if measure {
-            let Some((m, bn)) = measure_at(shared, &net, trainer.weights(), log.norm, p, measured)?
-            else {
-                status = PointStatus::Diverged { iteration: done };
-                break;
+        if self.measures_at(done, events) {
+            let measured = measure_at(
+                self.run,
+                self.net,
+                self.trainer.weights(),
+                r,
+                &self.point[0],
+                self.measured,
+            )?;
+            let Some((m, bn)) = measured else {
+                self.diverged_at = Some(done);
+                return Ok(());
             };
-            measured += 1;
-            trainer.absorb_running_stats(&bn.chunks);
+            self.measured += 1;
+            self.trainer.absorb_running_stats(&bn.chunks);
             later_passes = bn.batches;
-            Some(m)
-        } else {
-            None
-        };
-        if estimate {
-            let (units, radii) = queue.samples();
-            let est = entropy::estimate(units, radii, dim, b.entropy.mode)?;
-            row.entropy_unit = Some(est.entropy_unit);
-            row.entropy = Some(est.entropy);
-            estimates.push_back(est.entropy_unit);
-            if estimates.len() > b.entropy.average_last {
-                estimates.pop_front();
+            self.measured_now = Some(m);
+            if let Some(k) = self.window.batch_of(done) {
+                self.measurements.push((k, m));
             }
-            if let (Some(test), Some(stats)) = (shared.test, trainer.running_stats()) {
-                tests.push_back(evaluate(&net, trainer.weights(), test, stats)?);
-                if tests.len() > b.entropy.average_last {
-                    tests.pop_front();
+        }
+        if events.estimates_at(done)
+            && let (Some(test), Some(stats)) = (self.run.test, self.trainer.running_stats())
+        {
+            self.tests
+                .push_back(evaluate(self.net, self.trainer.weights(), test, stats)?);
+            if self.tests.len() > b.entropy.average_last {
+                self.tests.pop_front();
+            }
+        }
+        self.trainer.absorb_running_stats(&later_passes);
+        Ok(())
+    }
+}
+
+impl Chains for NetworkChain<'_> {
+    fn points(&self) -> &[ChainPoint] {
+        self.point
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn segment_end(&self, t0: u64, next_event: u64, end: u64) -> u64 {
+        let b = self.run.batch;
+        let mut t1 = next_event.min(end).min(t0 + POLL_EVERY);
+        // The next in-window measurement.
+        let m = (t0 / b.measure_every + 1) * b.measure_every;
+        if m < t1 && self.window.batch_of(m).is_some() {
+            t1 = m;
+        }
+        t1
+    }
+
+    fn advance(&mut self, t0: u64, t1: u64, events: &Events) -> Result<(), KernelError> {
+        self.measured_now = None;
+        self.row_due = false;
+        for t in t0..t1 {
+            if self.diverged_at.is_some() {
+                break;
+            }
+            let log = match self.trainer.step(self.update) {
+                Ok(log) => log,
+                Err(TrainError::NonFinite { iteration }) => {
+                    // `iteration` is the step's 0-based index: it ends iteration + 1.
+                    self.diverged_at = Some(iteration + 1);
+                    break;
                 }
+                Err(TrainError::Net(e)) => return Err(net_error(e)),
+            };
+            let done = t + 1;
+            self.t = done;
+            if !(log.norm.is_finite() && log.norm > 0.0 && log.pre_norm.is_finite()) {
+                self.diverged_at = Some(done);
+                break;
             }
-        }
-        trainer.absorb_running_stats(&later_passes);
-        if let Some(m) = measurement {
-            row.loss = Some(m.full_loss);
-            row.trace_sigma = Some(m.trace_sigma);
-            row.full_grad_sq = Some(m.full_grad_sq);
-            if let Some(k) = window.batch_of(done) {
-                measurements.push((k, m));
+            if let Some(k) = self.window.batch_of(done) {
+                self.sums[k].add(&log);
             }
+            self.last = Some(log);
         }
-        rows.push(row);
-        if rows.len() >= SERIES_BUFFER {
-            shared.observer.series(std::mem::take(&mut rows));
+        if self.diverged_at.is_none()
+            && let Some(log) = self.last.filter(|_| self.t == t1)
+        {
+            // The step's ‖w‖ after the update is the norm of these weights.
+            self.row_due = events.logs_at(t1) || self.measures_at(t1, events);
+            self.at_event(t1, log.norm, events)?;
         }
+        Ok(())
     }
-    if !rows.is_empty() {
-        shared.observer.series(rows);
+
+    fn diverged_at(&self, _c: usize) -> Option<u64> {
+        self.diverged_at
     }
-    shared.advance(b.schedule.iterations - last_report);
-    Ok(summarise(
-        b,
-        dim,
-        p,
-        &sums,
-        window.batches(),
-        &measurements,
-        &estimates,
-        &tests,
-        status,
-        iterations,
-        started.elapsed().as_secs_f64(),
-    ))
+
+    fn row(&self, t: u64, _c: usize) -> Option<RowValues> {
+        let log = self.last.filter(|_| t == self.t && self.row_due)?;
+        let m = self.measured_now;
+        Some(RowValues {
+            loss: Some(m.map_or(log.loss, |m| m.full_loss)),
+            radius: Some(log.norm),
+            trace_sigma: m.map(|m| m.trace_sigma),
+            full_grad_sq: m.map(|m| m.full_grad_sq),
+        })
+    }
+
+    fn direction(&self, _t: u64, _c: usize, out: &mut [f64]) -> f64 {
+        let r = self.last.map_or(f64::NAN, |l| l.norm);
+        out.iter_mut()
+            .zip(self.trainer.weights())
+            .for_each(|(u, &x)| *u = f64::from(x) / r);
+        r
+    }
+
+    fn poll_every(&self) -> u64 {
+        POLL_EVERY
+    }
+
+    fn finish(
+        self,
+        mut records: Vec<ChainRecord>,
+        _reached: u64,
+        wall_seconds: f64,
+    ) -> Result<Vec<PointSummary>, KernelError> {
+        let r = records
+            .pop()
+            .ok_or_else(|| KernelError::invalid("points", "a network chain is one point"))?;
+        Ok(vec![summarise(
+            self.run.batch,
+            self.dim,
+            &r.point,
+            &self.sums,
+            self.window.batches(),
+            &self.measurements,
+            &r.estimates,
+            &self.tests,
+            r.status,
+            self.t,
+            wall_seconds,
+        )])
+    }
 }
 
 /// Loss and accuracy on `test` in evaluation mode with the running statistics `stats`.
@@ -255,21 +329,21 @@ fn evaluate(
 /// at w/‖w‖ exactly (the two differ by the radius fluctuation, well under 1 %), and needs no full
 /// queue. On the fixed sphere ‖w‖ is the nominal r up to rounding. `r` is ‖w‖ (the step's).
 fn measure_at(
-    shared: &NetworkRun<'_>,
+    run: &NetworkRun<'_>,
     net: &Network<f32>,
     w: &[f32],
     r: f64,
     p: &ChainPoint,
     k: u64,
 ) -> Result<Option<(Measurement, BnRecord)>, KernelError> {
-    let b = shared.batch;
-    let sampler = BatchSampler::new(p.seed, shared.data.len(), b.batch_size);
+    let b = run.batch;
+    let sampler = BatchSampler::new(p.seed, run.data.len(), b.batch_size);
     let m = b.grad_samples as u64;
     // The passes' BatchNorm statistics come with the measurement; they only matter (and are
     // only folded in) when the trainer keeps running statistics for a test set.
     let measured = gradient_statistics_recording(
         net,
-        shared.data,
+        run.data,
         w,
         crate::train::measure::FULL_BATCH_CHUNK,
         &sampler,
