@@ -9,4 +9,6 @@ pub const MODULES: &[(&str, &[&str])] = &[
     ("isotropic.cu", &["philox.cuh"]),
     ("nearest.cu", &[]),
     ("si_update.cu", &[]),
+    ("gemm.cu", &[]),
+    ("im2col.cu", &[]),
 ];

@@ -22,6 +22,7 @@ use sweep_kernels::cuda::nearest::{
 };
 use sweep_kernels::cuda::on_cpu::compiled_kernels;
 use sweep_kernels::cuda::si_update::{si_update_cpu, si_update_host};
+use sweep_kernels::cuda::tensor::{ConvShape, col2im_on, gemm_error_bound, gemm_on, im2col_on};
 use sweep_kernels::cuda::{Args, CudaOnCpu, Device, KernelSource, Schedule, Shape, SiStep};
 use sweep_kernels::entropy::{EstimatorMode, estimate, nearest_neighbor_distances};
 use sweep_kernels::isotropic::{
@@ -314,6 +315,176 @@ fn si_update_equals_the_cpu_reference(devices: &[CudaOnCpu]) {
     compared(KernelSource::SiUpdate, "si_project");
 }
 
+// ---- gemm.cu, im2col.cu ----
+
+/// `a'·b' + beta·c` in f64 with the bound of the f32 kernel: the k products and `beta·c` are k + 1
+/// terms summed with k + 2 roundings, so |ĉ − c| ≤ γ_{k+2}·(Σ|a||b| + |beta·c|).
+#[allow(clippy::too_many_arguments)]
+fn gemm_reference(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    beta: f32,
+    c: &[f32],
+) -> Vec<(f64, f64)> {
+    let at = |i: usize, l: usize| f64::from(if ta { a[l * m + i] } else { a[i * k + l] });
+    let bt = |l: usize, j: usize| f64::from(if tb { b[j * k + l] } else { b[l * n + j] });
+    let bound = gemm_error_bound(k + 2);
+    let mut out = Vec::with_capacity(m * n);
+    for i in 0..m {
+        for j in 0..n {
+            let (mut sum, mut abs) = (0.0, 0.0);
+            for l in 0..k {
+                sum += at(i, l) * bt(l, j);
+                abs += (at(i, l) * bt(l, j)).abs();
+            }
+            if beta != 0.0 {
+                let bc = f64::from(beta) * f64::from(c[i * n + j]);
+                sum += bc;
+                abs += bc.abs();
+            }
+            out.push((sum, bound * abs + f64::from(f32::MIN_POSITIVE)));
+        }
+    }
+    out
+}
+
+/// The column matrix by its definition (the CPU layers' layout).
+fn im2col_reference(s: &ConvShape, x: &[f32]) -> Vec<f32> {
+    let (c, n, h, w, k) = (
+        s.c as usize,
+        s.n as usize,
+        s.h as i64,
+        s.w as i64,
+        s.k as usize,
+    );
+    let (ho, wo) = (s.ho as usize, s.wo as usize);
+    let mut out = Vec::with_capacity(s.cols_len());
+    for ch in 0..c {
+        for ki in 0..k {
+            for kj in 0..k {
+                for img in 0..n {
+                    for oh in 0..ho {
+                        for ow in 0..wo {
+                            let ih = (oh * s.stride as usize + ki) as i64 - s.pad as i64;
+                            let iw = (ow * s.stride as usize + kj) as i64 - s.pad as i64;
+                            let inside = (0..h).contains(&ih) && (0..w).contains(&iw);
+                            out.push(if inside {
+                                x[((ch * n + img) * h as usize + ih as usize) * w as usize
+                                    + iw as usize]
+                            } else {
+                                0.0
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The adjoint by its definition: each input element sums, in (ki, kj) order from zero, the
+/// column entries that read it (the CPU's col2im order).
+fn col2im_reference(s: &ConvShape, cols: &[f32]) -> Vec<f32> {
+    let mut dx = vec![0.0f32; s.input_len()];
+    let index: Vec<f32> = (0..s.input_len()).map(|i| i as f32).collect();
+    // Which input element each column entry reads (or none), from im2col of the indices + 1.
+    let shifted: Vec<f32> = index.iter().map(|i| i + 1.0).collect();
+    let reads = im2col_reference(s, &shifted);
+    let (k, cols_n) = (s.k as usize, (s.n * s.ho * s.wo) as usize);
+    for ch in 0..s.c as usize {
+        for kk in 0..k * k {
+            let row = ch * k * k + kk;
+            for col in 0..cols_n {
+                let src = reads[row * cols_n + col];
+                if src > 0.0 {
+                    dx[src as usize - 1] += cols[row * cols_n + col];
+                }
+            }
+        }
+    }
+    dx
+}
+
+fn values(s: &mut u64, len: usize) -> Vec<f32> {
+    (0..len).map(|_| (uniform(s) * 2.0 - 1.0) as f32).collect()
+}
+
+/// The products within their f32 bound of an f64 reference, for every transposition, beta = 0
+/// (C filled with NaN, which must never be read) and beta ≠ 0, on shapes from 1×1×1 to sizes that
+/// are not multiples of the 64-tile or the 16-chunk; im2col and col2im equal their definitions
+/// bit for bit (3×3 padded, strided, 1×1, 1×1 images, one image).
+fn tensor_kernels_equal_their_definitions(devices: &[CudaOnCpu]) {
+    let mut s = 17u64;
+    for dev in devices {
+        let d: &dyn Device = dev;
+        for (m, n, k) in [
+            (1, 1, 1),
+            (5, 7, 3),
+            (65, 3, 130),
+            (70, 66, 33),
+            (2, 129, 17),
+        ] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                for beta in [0.0f32, 0.5] {
+                    let a = values(&mut s, m * k);
+                    let b = values(&mut s, k * n);
+                    let c0 = if beta == 0.0 {
+                        vec![f32::NAN; m * n]
+                    } else {
+                        values(&mut s, m * n)
+                    };
+                    let (ad, bd) = (d.upload(&a).unwrap(), d.upload(&b).unwrap());
+                    let mut cd = d.upload(&c0).unwrap();
+                    gemm_on(d, (m, n, k), &ad, ta, &bd, tb, beta, &mut cd).unwrap();
+                    let got = d.download_all(&cd).unwrap();
+                    let want = gemm_reference((m, n, k), &a, ta, &b, tb, beta, &c0);
+                    for (g, (w, e)) in got.iter().zip(&want) {
+                        let err = (f64::from(*g) - w).abs();
+                        assert!(
+                            err <= *e,
+                            "gemm {m}×{n}×{k} ta={ta} tb={tb} β={beta}: {g} vs {w} (bound {e})"
+                        );
+                    }
+                }
+            }
+        }
+        for (dims, k, stride, pad) in [
+            ((3, 2, 5, 7), 3, 1, 1),
+            ((2, 3, 8, 6), 3, 2, 1),
+            ((4, 1, 5, 5), 1, 2, 0),
+            ((1, 2, 1, 1), 3, 1, 1),
+            ((5, 1, 9, 4), 3, 1, 0),
+        ] {
+            let shape = ConvShape::new(dims, k, stride, pad).unwrap();
+            let x = values(&mut s, shape.input_len());
+            let xd = d.upload(&x).unwrap();
+            let mut cols = d.zeros::<f32>(shape.cols_len()).unwrap();
+            im2col_on(d, &shape, &xd, &mut cols).unwrap();
+            let got = d.download_all(&cols).unwrap();
+            assert_eq!(got, im2col_reference(&shape, &x), "im2col {shape:?}");
+            let y = values(&mut s, shape.cols_len());
+            let yd = d.upload(&y).unwrap();
+            let mut dx = d.upload(&vec![f32::NAN; shape.input_len()]).unwrap();
+            col2im_on(d, &shape, &yd, &mut dx).unwrap();
+            let got = d.download_all(&dx).unwrap();
+            let want = col2im_reference(&shape, &y);
+            assert!(
+                got.iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "col2im {shape:?}"
+            );
+        }
+    }
+    compared(KernelSource::Gemm, "gemm_f32");
+    compared(KernelSource::Im2col, "im2col_f32");
+    compared(KernelSource::Im2col, "col2im_f32");
+}
+
 /// The `__global__` function names of a source, read from its text (comments skipped).
 fn global_functions(text: &str) -> Vec<String> {
     let code: String = text
@@ -342,6 +513,7 @@ fn every_kernel_runs_on_the_cpu_and_matches_the_cpu_backend() {
     isotropic_chains_equal_the_cpu_backend(&devices);
     nearest_neighbours_equal_the_cpu_backend(&devices);
     si_update_equals_the_cpu_reference(&devices);
+    tensor_kernels_equal_their_definitions(&devices);
 
     let compiled: BTreeSet<String> = compiled_kernels()
         .into_iter()

@@ -18,10 +18,14 @@
 //! * [`sweep`]: [`sweep::NetworkBatch`] and [`sweep::run_network`], a task of a network sweep
 //!   returning the same per-point summaries as the isotropic chains;
 //! * [`layers`]: each layer's forward and backward, [`real::Real`] (f32 / f64) and [`gemm::gemm`];
+//! * `device` (feature `cuda`): the layers on a CUDA device (a GPU, or the CPU execution of the
+//!   same kernels), checked against the CPU layers;
 //! * [`par`]: how one step splits over the rayon pool (bitwise independent of the thread count)
 //!   and [`par::serial`] to keep a step on one thread; [`scratch`]: the reused im2col buffer.
 
 pub mod data;
+#[cfg(feature = "cuda")]
+pub mod device;
 pub mod gemm;
 pub mod init;
 pub mod layers;

@@ -24,6 +24,7 @@ pub mod on_cpu;
 mod select;
 pub mod si_update;
 pub mod sources;
+pub mod tensor;
 
 pub use device::{Args, Buffer, Device, Shape};
 pub use driver::CudaBackend;

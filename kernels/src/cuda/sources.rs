@@ -31,6 +31,10 @@ pub enum KernelSource {
     Nearest,
     /// `si_update.cu`: the scale-invariant weight update.
     SiUpdate,
+    /// `gemm.cu`: row-major f32 matrix products (the networks' convolutions and head).
+    Gemm,
+    /// `im2col.cu`: a convolution's column matrix and its adjoint.
+    Im2col,
 }
 
 mod table {
@@ -45,13 +49,21 @@ fn text(file: &str) -> &'static str {
         "isotropic.cu" => include_str!("../../cuda/isotropic.cu"),
         "nearest.cu" => include_str!("../../cuda/nearest.cu"),
         "si_update.cu" => include_str!("../../cuda/si_update.cu"),
+        "gemm.cu" => include_str!("../../cuda/gemm.cu"),
+        "im2col.cu" => include_str!("../../cuda/im2col.cu"),
         _ => "",
     }
 }
 
 impl KernelSource {
     /// Every kernel source.
-    pub const ALL: [KernelSource; 3] = [Self::Isotropic, Self::Nearest, Self::SiUpdate];
+    pub const ALL: [KernelSource; 5] = [
+        Self::Isotropic,
+        Self::Nearest,
+        Self::SiUpdate,
+        Self::Gemm,
+        Self::Im2col,
+    ];
 
     /// The file name under `kernels/cuda/`.
     pub fn file_name(self) -> &'static str {
@@ -59,6 +71,8 @@ impl KernelSource {
             Self::Isotropic => "isotropic.cu",
             Self::Nearest => "nearest.cu",
             Self::SiUpdate => "si_update.cu",
+            Self::Gemm => "gemm.cu",
+            Self::Im2col => "im2col.cu",
         }
     }
 
@@ -89,6 +103,8 @@ impl KernelSource {
             Self::Isotropic => &["iso_init", "iso_advance"],
             Self::Nearest => &["nn_upper", "nn_candidates"],
             Self::SiUpdate => &["si_norm_sq", "si_step", "si_project"],
+            Self::Gemm => &["gemm_f32"],
+            Self::Im2col => &["im2col_f32", "col2im_f32"],
         }
     }
 }
