@@ -11,4 +11,6 @@ pub const MODULES: &[(&str, &[&str])] = &[
     ("si_update.cu", &[]),
     ("gemm.cu", &[]),
     ("im2col.cu", &[]),
+    ("batchnorm.cu", &[]),
+    ("pointwise.cu", &[]),
 ];

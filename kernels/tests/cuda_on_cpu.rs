@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use sweep_kernels::PointSummary;
+use sweep_kernels::cuda::batchnorm::{bn_backward_on, bn_error_bound, bn_forward_on};
 use sweep_kernels::cuda::entropy::estimate_on;
 use sweep_kernels::cuda::iso_plan::Plan;
 use sweep_kernels::cuda::isotropic::run_isotropic_planned;
@@ -21,6 +22,10 @@ use sweep_kernels::cuda::nearest::{
     candidates_on, centre_to_f32, error_factor, nearest_neighbours_on, upper_bounds_on,
 };
 use sweep_kernels::cuda::on_cpu::compiled_kernels;
+use sweep_kernels::cuda::pointwise::{
+    PoolShape, cross_entropy_on, maxpool_backward_on, maxpool_forward_on, relu_backward_on,
+    relu_forward_on,
+};
 use sweep_kernels::cuda::si_update::{si_update_cpu, si_update_host};
 use sweep_kernels::cuda::tensor::{ConvShape, col2im_on, gemm_error_bound, gemm_on, im2col_on};
 use sweep_kernels::cuda::{Args, CudaOnCpu, Device, KernelSource, Schedule, Shape, SiStep};
@@ -485,6 +490,197 @@ fn tensor_kernels_equal_their_definitions(devices: &[CudaOnCpu]) {
     compared(KernelSource::Im2col, "col2im_f32");
 }
 
+// ---- batchnorm.cu, pointwise.cu ----
+
+/// BatchNorm, ReLU, max pooling and the cross-entropy against their definitions: BatchNorm's
+/// statistics within f64 rounding of a two-pass f64 reference and y within [`bn_error_bound`]
+/// of (x − μ)·s; dx within the same kind of bound from its f64 definition; ReLU and pooling bit for
+/// bit (argmax the first maximum in window order); the cross-entropy terms and gradients within
+/// 8 f32 ulps of f64 (a handful of f32 exp/log roundings on values of order 1).
+fn layer_kernels_equal_their_definitions(devices: &[CudaOnCpu]) {
+    let mut s = 23u64;
+    let u = f64::powi(2.0, -24);
+    for dev in devices {
+        let d: &dyn Device = dev;
+        for (channels, m) in [(1, 1), (3, 7), (5, 300), (2, 1000)] {
+            let x: Vec<f32> = values(&mut s, channels * m)
+                .iter()
+                .map(|v| 3.0 * v + 1.0)
+                .collect();
+            let xd = d.upload(&x).unwrap();
+            let mut yd = d.zeros::<f32>(channels * m).unwrap();
+            let eps = 1e-5f32;
+            let fwd = bn_forward_on(d, &xd, channels, m, eps, &mut yd).unwrap();
+            let y = d.download_all(&yd).unwrap();
+            let (inv, mean, var) = (
+                d.download_all(&fwd.inv_std).unwrap(),
+                d.download_all(&fwd.mean).unwrap(),
+                d.download_all(&fwd.var).unwrap(),
+            );
+            let dy = values(&mut s, channels * m);
+            let mut dxd = d.zeros::<f32>(channels * m).unwrap();
+            bn_backward_on(
+                d,
+                &yd,
+                &fwd.inv_std,
+                &d.upload(&dy).unwrap(),
+                channels,
+                m,
+                &mut dxd,
+            )
+            .unwrap();
+            let dx = d.download_all(&dxd).unwrap();
+            for c in 0..channels {
+                let xs: Vec<f64> = x[c * m..(c + 1) * m]
+                    .iter()
+                    .map(|v| f64::from(*v))
+                    .collect();
+                let mu = xs.iter().sum::<f64>() / m as f64;
+                let v = xs.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / m as f64;
+                assert!((mean[c] - mu).abs() <= 1e-12 * (1.0 + mu.abs()), "mean");
+                assert!((var[c] - v).abs() <= 1e-12 * (1.0 + v), "var");
+                let s_ref = 1.0 / (v + f64::from(eps)).sqrt();
+                assert!((f64::from(inv[c]) - s_ref).abs() <= u * s_ref, "inv_std");
+                let (ys, gs) = (&y[c * m..(c + 1) * m], &dy[c * m..(c + 1) * m]);
+                let mdy = gs.iter().map(|g| f64::from(*g)).sum::<f64>() / m as f64;
+                let mdyy = gs
+                    .iter()
+                    .zip(ys)
+                    .map(|(g, y)| f64::from(*g) * f64::from(*y))
+                    .sum::<f64>()
+                    / m as f64;
+                let sc = f64::from(inv[c]);
+                for i in 0..m {
+                    let want = (xs[i] - mu) * s_ref;
+                    let e = bn_error_bound(want, mu, s_ref) + 2.0 * u * want.abs();
+                    assert!((f64::from(ys[i]) - want).abs() <= e, "bn y[{c},{i}]");
+                    let g = f64::from(gs[i]);
+                    let want_dx = sc * (g - mdy - f64::from(ys[i]) * mdyy);
+                    let e = 6.0 * u * sc * (g.abs() + mdy.abs() + (f64::from(ys[i]) * mdyy).abs());
+                    assert!(
+                        (f64::from(dx[c * m + i]) - want_dx).abs() <= e + 1e-30,
+                        "bn dx"
+                    );
+                }
+            }
+        }
+        // ReLU.
+        let x = values(&mut s, 1001);
+        let xd = d.upload(&x).unwrap();
+        let mut yd = d.zeros::<f32>(x.len()).unwrap();
+        relu_forward_on(d, x.len(), &xd, &mut yd).unwrap();
+        let y = d.download_all(&yd).unwrap();
+        assert!(
+            x.iter()
+                .zip(&y)
+                .all(|(a, b)| *b == if *a > 0.0 { *a } else { 0.0 })
+        );
+        let g = values(&mut s, x.len());
+        let mut gd = d.zeros::<f32>(x.len()).unwrap();
+        relu_backward_on(d, x.len(), &yd, &d.upload(&g).unwrap(), &mut gd).unwrap();
+        let back = d.download_all(&gd).unwrap();
+        assert!((0..x.len()).all(|i| back[i] == if y[i] > 0.0 { g[i] } else { 0.0 }));
+        // Max pooling, with ties and a window that leaves a remainder (floor mode).
+        for (planes, h, w, k) in [(3, 8, 6, 2), (2, 5, 7, 2), (4, 4, 4, 4), (1, 1, 1, 1)] {
+            let shape = PoolShape {
+                planes,
+                h,
+                w,
+                k,
+                reserved: 0,
+            };
+            let x: Vec<f32> = values(&mut s, shape.input_len())
+                .iter()
+                .map(|v| (v * 3.0).round())
+                .collect();
+            let xd = d.upload(&x).unwrap();
+            let mut yd = d.zeros::<f32>(shape.output_len()).unwrap();
+            let mut ad = d.zeros::<u32>(shape.output_len()).unwrap();
+            maxpool_forward_on(d, &shape, &xd, &mut yd, &mut ad).unwrap();
+            let (y, arg) = (d.download_all(&yd).unwrap(), d.download_all(&ad).unwrap());
+            let (ho, wo) = ((h / k) as usize, (w / k) as usize);
+            let (h, w, k) = (h as usize, w as usize, k as usize);
+            let mut want_arg = Vec::new();
+            for p in 0..planes as usize {
+                for oh in 0..ho {
+                    for ow in 0..wo {
+                        let mut best = p * h * w + oh * k * w + ow * k;
+                        for a in 0..k {
+                            for b in 0..k {
+                                let idx = p * h * w + (oh * k + a) * w + ow * k + b;
+                                if x[idx] > x[best] {
+                                    best = idx;
+                                }
+                            }
+                        }
+                        want_arg.push(best as u32);
+                    }
+                }
+            }
+            assert_eq!(arg, want_arg, "argmax {shape:?}");
+            assert!(y.iter().zip(&arg).all(|(v, a)| *v == x[*a as usize]));
+            let g = values(&mut s, shape.output_len());
+            let mut dxd = d.upload(&vec![f32::NAN; shape.input_len()]).unwrap();
+            maxpool_backward_on(d, &shape, &ad, &d.upload(&g).unwrap(), &mut dxd).unwrap();
+            let dx = d.download_all(&dxd).unwrap();
+            let mut want = vec![0.0f32; shape.input_len()];
+            for (a, g) in arg.iter().zip(&g) {
+                want[*a as usize] += g;
+            }
+            assert_eq!(dx, want, "pool gradient {shape:?}");
+        }
+        // Cross-entropy over [classes, n].
+        let (classes, n) = (10, 37);
+        let logits: Vec<f32> = values(&mut s, classes * n)
+            .iter()
+            .map(|v| 4.0 * v)
+            .collect();
+        let labels: Vec<u32> = (0..n).map(|j| (j * 7 % classes) as u32).collect();
+        let mut dl = d.zeros::<f32>(classes * n).unwrap();
+        let mut term = d.zeros::<f32>(n).unwrap();
+        cross_entropy_on(
+            d,
+            (classes, n),
+            &d.upload(&logits).unwrap(),
+            &d.upload(&labels).unwrap(),
+            &mut dl,
+            &mut term,
+        )
+        .unwrap();
+        let (dl, term) = (d.download_all(&dl).unwrap(), d.download_all(&term).unwrap());
+        for j in 0..n {
+            let col = |c: usize| f64::from(logits[c * n + j]);
+            let mx = (0..classes).map(col).fold(f64::NEG_INFINITY, f64::max);
+            let log_z = (0..classes).map(|c| (col(c) - mx).exp()).sum::<f64>().ln() + mx;
+            let want = log_z - col(labels[j] as usize);
+            assert!(
+                (f64::from(term[j]) - want).abs() <= 8.0 * u * (log_z.abs() + 1.0),
+                "term {j}"
+            );
+            for c in 0..classes {
+                let p = (col(c) - log_z).exp() - if c == labels[j] as usize { 1.0 } else { 0.0 };
+                let want = p / n as f64;
+                assert!(
+                    (f64::from(dl[c * n + j]) - want).abs()
+                        <= 8.0 * u * (1.0 + log_z.abs()) / n as f64,
+                    "dlogits"
+                );
+            }
+        }
+    }
+    compared(KernelSource::BatchNorm, "bn_forward_f32");
+    compared(KernelSource::BatchNorm, "bn_backward_f32");
+    for f in [
+        "relu_forward_f32",
+        "relu_backward_f32",
+        "maxpool_forward_f32",
+        "maxpool_backward_f32",
+        "cross_entropy_f32",
+    ] {
+        compared(KernelSource::Pointwise, f);
+    }
+}
+
 /// The `__global__` function names of a source, read from its text (comments skipped).
 fn global_functions(text: &str) -> Vec<String> {
     let code: String = text
@@ -514,6 +710,7 @@ fn every_kernel_runs_on_the_cpu_and_matches_the_cpu_backend() {
     nearest_neighbours_equal_the_cpu_backend(&devices);
     si_update_equals_the_cpu_reference(&devices);
     tensor_kernels_equal_their_definitions(&devices);
+    layer_kernels_equal_their_definitions(&devices);
 
     let compiled: BTreeSet<String> = compiled_kernels()
         .into_iter()

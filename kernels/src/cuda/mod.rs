@@ -11,6 +11,7 @@
 //! Nothing here panics when CUDA is absent: [`cuda_available`] and [`CudaBackend::probe`] check
 //! that the libraries load before any cudarc call, and every failure is a [`CudaError`].
 
+pub mod batchnorm;
 pub mod device;
 mod driver;
 pub mod entropy;
@@ -21,6 +22,7 @@ pub mod layout;
 mod libs;
 pub mod nearest;
 pub mod on_cpu;
+pub mod pointwise;
 mod select;
 pub mod si_update;
 pub mod sources;

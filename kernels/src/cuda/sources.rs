@@ -35,6 +35,10 @@ pub enum KernelSource {
     Gemm,
     /// `im2col.cu`: a convolution's column matrix and its adjoint.
     Im2col,
+    /// `batchnorm.cu`: BatchNorm without affine parameters, training mode.
+    BatchNorm,
+    /// `pointwise.cu`: ReLU, max pooling and the head's cross-entropy.
+    Pointwise,
 }
 
 mod table {
@@ -51,18 +55,22 @@ fn text(file: &str) -> &'static str {
         "si_update.cu" => include_str!("../../cuda/si_update.cu"),
         "gemm.cu" => include_str!("../../cuda/gemm.cu"),
         "im2col.cu" => include_str!("../../cuda/im2col.cu"),
+        "batchnorm.cu" => include_str!("../../cuda/batchnorm.cu"),
+        "pointwise.cu" => include_str!("../../cuda/pointwise.cu"),
         _ => "",
     }
 }
 
 impl KernelSource {
     /// Every kernel source.
-    pub const ALL: [KernelSource; 5] = [
+    pub const ALL: [KernelSource; 7] = [
         Self::Isotropic,
         Self::Nearest,
         Self::SiUpdate,
         Self::Gemm,
         Self::Im2col,
+        Self::BatchNorm,
+        Self::Pointwise,
     ];
 
     /// The file name under `kernels/cuda/`.
@@ -73,6 +81,8 @@ impl KernelSource {
             Self::SiUpdate => "si_update.cu",
             Self::Gemm => "gemm.cu",
             Self::Im2col => "im2col.cu",
+            Self::BatchNorm => "batchnorm.cu",
+            Self::Pointwise => "pointwise.cu",
         }
     }
 
@@ -105,6 +115,14 @@ impl KernelSource {
             Self::SiUpdate => &["si_norm_sq", "si_step", "si_project"],
             Self::Gemm => &["gemm_f32"],
             Self::Im2col => &["im2col_f32", "col2im_f32"],
+            Self::BatchNorm => &["bn_forward_f32", "bn_backward_f32"],
+            Self::Pointwise => &[
+                "relu_forward_f32",
+                "relu_backward_f32",
+                "maxpool_forward_f32",
+                "maxpool_backward_f32",
+                "cross_entropy_f32",
+            ],
         }
     }
 }
