@@ -109,3 +109,89 @@ fn device_convolutions_agree_with_the_cpu_layer_within_f32_bounds() {
     }
     println!("cuda on cpu: convolution max diff {worst_seen:.3} of the f32 bound (tolerance 1)");
 }
+
+/// One ConvNet(c) pass with its gradient on the device against the CPU's `Network::loss_grad`,
+/// same weights and batch. Every layer's f32 reductions differ in order between the two (GEMMs,
+/// f64-summed BatchNorm statistics rounded to f32), each within its γ_K bound, and the errors
+/// propagate through the depth: the tolerance is the sum over the layers of the forward and
+/// backward bounds of both sides, 2·Σ_l (γ_{fan_in} + γ_{n·h·w} + γ_{c_out+9} + 8u), times the
+/// layers' gain (BatchNorm divides by each channel's standard deviation; 10 covers the initial
+/// weights' spread).
+#[test]
+fn a_convnet_pass_on_the_device_matches_the_cpu_within_its_depth_bound() {
+    use sweep_nn::device::convnet_loss_grad_on;
+    use sweep_nn::models::{Architecture, Network};
+    let arch = Architecture::ConvNet { c: 3 };
+    let (net, si) = Network::<f32>::initial(arch, 1, 10, 1, 4, 1.0, 10.0).unwrap();
+    let n = 4;
+    let mut s = 11u64;
+    let x = act(values(&mut s, n * 32 * 32), (1, n, 32, 32));
+    let labels: Vec<u8> = (0..n).map(|j| (j * 3 % 10) as u8).collect();
+    let mut grad = vec![0.0f32; net.dim()];
+    let loss = net.loss_grad(&si, &x, &labels, &mut grad).unwrap();
+    let dev = CudaOnCpu::default();
+    let (dloss, dgrad) = convnet_loss_grad_on(&dev, &net, &si, &x, &labels).unwrap();
+    let scale = grad.iter().fold(0.0f32, |m, g| m.max(g.abs()));
+    let diff = grad
+        .iter()
+        .zip(&dgrad)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    let rel = f64::from(diff / scale);
+    let u = f64::powi(2.0, -24);
+    let mut budget = 0.0;
+    let mut side = 32usize;
+    for (i, cv) in net.convs().iter().enumerate() {
+        let plane = n * side * side;
+        budget += gemm_error_bound(cv.fan_in())
+            + gemm_error_bound(plane)
+            + gemm_error_bound(cv.c_out + 9)
+            + 8.0 * u;
+        if i > 0 {
+            side /= 2;
+        }
+    }
+    let tolerance = 2.0 * budget * 10.0;
+    println!(
+        "cuda on cpu: convnet step max rel diff {rel:.2e} (tolerance {tolerance:.2e}); loss {loss} vs {dloss}"
+    );
+    assert!(rel <= tolerance, "gradient: {rel} > {tolerance}");
+    assert!(
+        f64::from((loss - dloss).abs()) <= tolerance * f64::from(loss.abs()),
+        "loss"
+    );
+}
+
+/// Scale invariance on the device path: with BatchNorm's ε = 0, scaling the scale-invariant group
+/// by 4 (a power of two, so every scaled value is exact in f32) leaves the loss unchanged bit for
+/// bit and divides the gradient by 4 exactly; by 3 within the f32 rounding of the depth bound.
+#[test]
+fn the_device_path_is_scale_invariant() {
+    use sweep_nn::device::convnet_loss_grad_on;
+    use sweep_nn::models::{Architecture, Network};
+    let (net, si) =
+        Network::<f32>::initial(Architecture::ConvNet { c: 2 }, 1, 10, 3, 4, 1.0, 10.0).unwrap();
+    let net = net.with_bn_eps(0.0);
+    let n = 3;
+    let mut s = 5u64;
+    let x = act(values(&mut s, n * 32 * 32), (1, n, 32, 32));
+    let labels: Vec<u8> = vec![1, 7, 4];
+    let dev = CudaOnCpu::default();
+    let (loss, grad) = convnet_loss_grad_on(&dev, &net, &si, &x, &labels).unwrap();
+    let scaled: Vec<f32> = si.iter().map(|w| 4.0 * w).collect();
+    let (loss4, grad4) = convnet_loss_grad_on(&dev, &net, &scaled, &x, &labels).unwrap();
+    assert_eq!(loss.to_bits(), loss4.to_bits());
+    assert!(
+        grad.iter()
+            .zip(&grad4)
+            .all(|(g, h)| (g / 4.0).to_bits() == h.to_bits())
+    );
+    let scaled: Vec<f32> = si.iter().map(|w| 3.0 * w).collect();
+    let (loss3, grad3) = convnet_loss_grad_on(&dev, &net, &scaled, &x, &labels).unwrap();
+    let scale = grad.iter().fold(0.0f32, |m, g| m.max(g.abs()));
+    let worst = grad
+        .iter()
+        .zip(&grad3)
+        .fold(0.0f32, |m, (g, h)| m.max((g / 3.0 - h).abs()));
+    assert!(((loss - loss3) / loss).abs() < 1e-5, "{loss} vs {loss3}");
+    assert!(worst / scale < 1e-3, "gradient ×1/3: {}", worst / scale);
+}

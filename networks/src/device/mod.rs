@@ -5,8 +5,11 @@
 //! It runs on a GPU or on the CPU execution of the kernels (`CudaOnCpu`), which is how it is tested.
 
 mod conv;
+mod convnet;
+pub mod layers;
 
 pub use conv::{conv_backward_on, conv_forward_on};
+pub use convnet::convnet_loss_grad_on;
 
 use sweep_kernels::cuda::{Buffer, CudaError, Device};
 
