@@ -88,3 +88,46 @@ extern "C" __global__ void cross_entropy_f32(int classes, int n, const float* __
         }
     }
 }
+
+// a += b over n values (the residual additions).
+extern "C" __global__ void add_f32(long long n, float* __restrict__ a,
+                                   const float* __restrict__ b) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+         i += (long long)gridDim.x * blockDim.x)
+        a[i] = a[i] + b[i];
+}
+
+// Non-overlapping average pooling (window = stride = k): the window's f32 sum in row order, times
+// 1/k², as the CPU computes it.
+extern "C" __global__ void avgpool_forward_f32(PoolShape s, const float* __restrict__ x,
+                                               float* __restrict__ y) {
+    const int ho = s.h / s.k, wo = s.w / s.k;
+    const long long total = s.planes * ho * wo;
+    const float scale = 1.0f / (float)(s.k * s.k);
+    for (long long o = blockIdx.x * (long long)blockDim.x + threadIdx.x; o < total;
+         o += (long long)gridDim.x * blockDim.x) {
+        long long p = o / ((long long)ho * wo);
+        int oh = (int)(o / wo % ho), ow = (int)(o % wo);
+        size_t base = (size_t)p * s.h * s.w;
+        float sum = 0.0f;
+        for (int a = 0; a < s.k; ++a)
+            for (int b = 0; b < s.k; ++b) sum += x[base + (size_t)(oh * s.k + a) * s.w + ow * s.k + b];
+        y[o] = sum * scale;
+    }
+}
+
+// Its gradient: each input element of a window takes dy·(1/k²) (0 outside every window).
+extern "C" __global__ void avgpool_backward_f32(PoolShape s, const float* __restrict__ dy,
+                                                float* __restrict__ dx) {
+    const int ho = s.h / s.k, wo = s.w / s.k;
+    const long long total = s.planes * s.h * s.w;
+    const float scale = 1.0f / (float)(s.k * s.k);
+    for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < total;
+         e += (long long)gridDim.x * blockDim.x) {
+        long long p = e / ((long long)s.h * s.w);
+        int ih = (int)(e / s.w % s.h), iw = (int)(e % s.w);
+        float g = 0.0f;
+        if (ih / s.k < ho && iw / s.k < wo) g = 0.0f + dy[(p * ho + ih / s.k) * wo + iw / s.k] * scale;
+        dx[e] = g;
+    }
+}

@@ -23,8 +23,8 @@ use sweep_kernels::cuda::nearest::{
 };
 use sweep_kernels::cuda::on_cpu::compiled_kernels;
 use sweep_kernels::cuda::pointwise::{
-    PoolShape, cross_entropy_on, maxpool_backward_on, maxpool_forward_on, relu_backward_on,
-    relu_forward_on,
+    PoolShape, add_on, avgpool_backward_on, avgpool_forward_on, cross_entropy_on,
+    maxpool_backward_on, maxpool_forward_on, relu_backward_on, relu_forward_on,
 };
 use sweep_kernels::cuda::si_update::{si_update_cpu, si_update_host};
 use sweep_kernels::cuda::tensor::{ConvShape, col2im_on, gemm_error_bound, gemm_on, im2col_on};
@@ -628,7 +628,53 @@ fn layer_kernels_equal_their_definitions(devices: &[CudaOnCpu]) {
                 want[*a as usize] += g;
             }
             assert_eq!(dx, want, "pool gradient {shape:?}");
+            // Average pooling: the window's f32 sum in row order times 1/k², and its gradient.
+            let mut yd = d.zeros::<f32>(shape.output_len()).unwrap();
+            avgpool_forward_on(d, &shape, &xd, &mut yd).unwrap();
+            let y = d.download_all(&yd).unwrap();
+            let scale = 1.0 / (k * k) as f32;
+            let mut want_y = Vec::new();
+            for p in 0..planes as usize {
+                for oh in 0..ho {
+                    for ow in 0..wo {
+                        let mut sum = 0.0f32;
+                        for a in 0..k {
+                            for b in 0..k {
+                                sum += x[p * h * w + (oh * k + a) * w + ow * k + b];
+                            }
+                        }
+                        want_y.push(sum * scale);
+                    }
+                }
+            }
+            assert_eq!(y, want_y, "avgpool {shape:?}");
+            let mut dxd = d.upload(&vec![f32::NAN; shape.input_len()]).unwrap();
+            avgpool_backward_on(d, &shape, &d.upload(&g).unwrap(), &mut dxd).unwrap();
+            let dx = d.download_all(&dxd).unwrap();
+            for (e, v) in dx.iter().enumerate() {
+                let (p, ih, iw) = (e / (h * w), e / w % h, e % w);
+                let want = if ih / k < ho && iw / k < wo {
+                    g[(p * ho + ih / k) * wo + iw / k] * scale
+                } else {
+                    0.0
+                };
+                assert_eq!(
+                    v.to_bits(),
+                    (0.0 + want).to_bits(),
+                    "avgpool gradient {shape:?}"
+                );
+            }
         }
+        // Residual additions.
+        let (a, b) = (values(&mut s, 777), values(&mut s, 777));
+        let mut ad = d.upload(&a).unwrap();
+        add_on(d, a.len(), &mut ad, &d.upload(&b).unwrap()).unwrap();
+        let sum = d.download_all(&ad).unwrap();
+        assert!(
+            sum.iter()
+                .zip(a.iter().zip(&b))
+                .all(|(s, (x, y))| *s == x + y)
+        );
         // Cross-entropy over [classes, n].
         let (classes, n) = (10, 37);
         let logits: Vec<f32> = values(&mut s, classes * n)
@@ -676,6 +722,9 @@ fn layer_kernels_equal_their_definitions(devices: &[CudaOnCpu]) {
         "maxpool_forward_f32",
         "maxpool_backward_f32",
         "cross_entropy_f32",
+        "add_f32",
+        "avgpool_forward_f32",
+        "avgpool_backward_f32",
     ] {
         compared(KernelSource::Pointwise, f);
     }

@@ -110,18 +110,16 @@ fn device_convolutions_agree_with_the_cpu_layer_within_f32_bounds() {
     println!("cuda on cpu: convolution max diff {worst_seen:.3} of the f32 bound (tolerance 1)");
 }
 
-/// One ConvNet(c) pass with its gradient on the device against the CPU's `Network::loss_grad`,
-/// same weights and batch. Every layer's f32 reductions differ in order between the two (GEMMs,
-/// f64-summed BatchNorm statistics rounded to f32), each within its γ_K bound, and the errors
-/// propagate through the depth: the tolerance is the sum over the layers of the forward and
-/// backward bounds of both sides, 2·Σ_l (γ_{fan_in} + γ_{n·h·w} + γ_{c_out+9} + 8u), times the
-/// layers' gain (BatchNorm divides by each channel's standard deviation; 10 covers the initial
-/// weights' spread).
-#[test]
-fn a_convnet_pass_on_the_device_matches_the_cpu_within_its_depth_bound() {
-    use sweep_nn::device::convnet_loss_grad_on;
-    use sweep_nn::models::{Architecture, Network};
-    let arch = Architecture::ConvNet { c: 3 };
+/// One pass with its gradient on the device against the CPU's `Network::loss_grad`, same weights
+/// and batch, for ConvNet(c) and ResNet-18(k). Every layer's f32 reductions differ in order between
+/// the two (GEMMs, f64-summed BatchNorm statistics rounded to f32), each within its γ_K bound, and
+/// the errors propagate through the depth: the tolerance is the sum over the convolutions of the
+/// forward and backward bounds of both sides, 2·Σ_l (γ_{fan_in} + γ_{n·32²} + γ_{c_out+9} + 8u)
+/// (γ_{n·32²} bounds every layer's n·h·w), times the layers' gain (BatchNorm divides by each
+/// channel's standard deviation; 10 covers the initial weights' spread).
+fn pass_matches_the_cpu(arch: sweep_nn::models::Architecture, name: &str) {
+    use sweep_nn::device::loss_grad_on;
+    use sweep_nn::models::Network;
     let (net, si) = Network::<f32>::initial(arch, 1, 10, 1, 4, 1.0, 10.0).unwrap();
     let n = 4;
     let mut s = 11u64;
@@ -130,7 +128,7 @@ fn a_convnet_pass_on_the_device_matches_the_cpu_within_its_depth_bound() {
     let mut grad = vec![0.0f32; net.dim()];
     let loss = net.loss_grad(&si, &x, &labels, &mut grad).unwrap();
     let dev = CudaOnCpu::default();
-    let (dloss, dgrad) = convnet_loss_grad_on(&dev, &net, &si, &x, &labels).unwrap();
+    let (dloss, dgrad) = loss_grad_on(&dev, &net, &si, &x, &labels).unwrap();
     let scale = grad.iter().fold(0.0f32, |m, g| m.max(g.abs()));
     let diff = grad
         .iter()
@@ -138,26 +136,37 @@ fn a_convnet_pass_on_the_device_matches_the_cpu_within_its_depth_bound() {
         .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
     let rel = f64::from(diff / scale);
     let u = f64::powi(2.0, -24);
-    let mut budget = 0.0;
-    let mut side = 32usize;
-    for (i, cv) in net.convs().iter().enumerate() {
-        let plane = n * side * side;
-        budget += gemm_error_bound(cv.fan_in())
-            + gemm_error_bound(plane)
-            + gemm_error_bound(cv.c_out + 9)
-            + 8.0 * u;
-        if i > 0 {
-            side /= 2;
-        }
-    }
+    let budget: f64 = net
+        .convs()
+        .iter()
+        .map(|cv| {
+            gemm_error_bound(cv.fan_in())
+                + gemm_error_bound(n * 32 * 32)
+                + gemm_error_bound(cv.c_out + 9)
+                + 8.0 * u
+        })
+        .sum();
     let tolerance = 2.0 * budget * 10.0;
     println!(
-        "cuda on cpu: convnet step max rel diff {rel:.2e} (tolerance {tolerance:.2e}); loss {loss} vs {dloss}"
+        "cuda on cpu: {name} step max rel diff {rel:.2e} (tolerance {tolerance:.2e}); loss {loss} vs {dloss}"
     );
-    assert!(rel <= tolerance, "gradient: {rel} > {tolerance}");
+    assert!(rel <= tolerance, "{name} gradient: {rel} > {tolerance}");
     assert!(
         f64::from((loss - dloss).abs()) <= tolerance * f64::from(loss.abs()),
-        "loss"
+        "{name} loss"
+    );
+}
+
+#[test]
+fn a_convnet_pass_on_the_device_matches_the_cpu_within_its_depth_bound() {
+    pass_matches_the_cpu(sweep_nn::models::Architecture::ConvNet { c: 3 }, "convnet");
+}
+
+#[test]
+fn a_resnet18_pass_on_the_device_matches_the_cpu_within_its_depth_bound() {
+    pass_matches_the_cpu(
+        sweep_nn::models::Architecture::ResNet18 { k: 2 },
+        "resnet18",
     );
 }
 

@@ -1,7 +1,7 @@
 //! The networks' element-wise layers on a CUDA device (`pointwise.cu`), in the CPU layers' layouts
 //! and arithmetic (`sweep-nn`'s `layers::{relu, pool, head}`): ReLU, non-overlapping max pooling
-//! with the CPU's argmax, and the head's softmax cross-entropy. ReLU and pooling equal the CPU bit
-//! for bit; the cross-entropy uses the device's `expf`/`logf` (glibc's on the CPU execution, so
+//! with the CPU's argmax, average pooling, the residual additions, and the head's softmax
+//! cross-entropy. ReLU, pooling and additions equal the CPU bit for bit; the cross-entropy uses the device's `expf`/`logf` (glibc's on the CPU execution, so
 //! equal there too; within a few ulps on a GPU).
 
 use super::device::{Args, Buffer, Device, Pod, Shape};
@@ -173,4 +173,66 @@ pub fn cross_entropy_on(
     // SAFETY: matches cross_entropy_f32's signature; lengths checked; the caller's labels are
     // below `classes` (the kernel indexes logits by them).
     unsafe { device.launch(KernelSource::Pointwise, "cross_entropy_f32", grid(n), args) }
+}
+
+/// `a += b` over the first `n` values.
+pub fn add_on(
+    device: &dyn Device,
+    n: usize,
+    a: &mut Buffer<f32>,
+    b: &Buffer<f32>,
+) -> Result<(), CudaError> {
+    need("a", a.len(), n)?;
+    need("b", b.len(), n)?;
+    let args = Args::new().val(&(n as i64)).buf(a).buf(b);
+    // SAFETY: matches add_f32(long long, float*, const float*); lengths checked.
+    unsafe { device.launch(KernelSource::Pointwise, "add_f32", grid(n), args) }
+}
+
+/// Average pooling of `x` into `y` (window = stride = `k`).
+pub fn avgpool_forward_on(
+    device: &dyn Device,
+    s: &PoolShape,
+    x: &Buffer<f32>,
+    y: &mut Buffer<f32>,
+) -> Result<(), CudaError> {
+    if s.k < 1 {
+        return Err(CudaError::Launch(format!("pooling {s:?}")));
+    }
+    need("x", x.len(), s.input_len())?;
+    need("y", y.len(), s.output_len())?;
+    let args = Args::new().val(s).buf(x).buf(y);
+    // SAFETY: matches avgpool_forward_f32's signature; lengths checked.
+    unsafe {
+        device.launch(
+            KernelSource::Pointwise,
+            "avgpool_forward_f32",
+            grid(s.output_len()),
+            args,
+        )
+    }
+}
+
+/// The gradient of average pooling into `dx` (input-shaped, overwritten).
+pub fn avgpool_backward_on(
+    device: &dyn Device,
+    s: &PoolShape,
+    dy: &Buffer<f32>,
+    dx: &mut Buffer<f32>,
+) -> Result<(), CudaError> {
+    if s.k < 1 {
+        return Err(CudaError::Launch(format!("pooling {s:?}")));
+    }
+    need("dy", dy.len(), s.output_len())?;
+    need("dx", dx.len(), s.input_len())?;
+    let args = Args::new().val(s).buf(dy).buf(dx);
+    // SAFETY: matches avgpool_backward_f32's signature; lengths checked.
+    unsafe {
+        device.launch(
+            KernelSource::Pointwise,
+            "avgpool_backward_f32",
+            grid(s.input_len()),
+            args,
+        )
+    }
 }

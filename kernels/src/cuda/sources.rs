@@ -37,7 +37,7 @@ pub enum KernelSource {
     Im2col,
     /// `batchnorm.cu`: BatchNorm without affine parameters, training mode.
     BatchNorm,
-    /// `pointwise.cu`: ReLU, max pooling and the head's cross-entropy.
+    /// `pointwise.cu`: ReLU, pooling, residual additions and the head's cross-entropy.
     Pointwise,
 }
 
@@ -122,6 +122,9 @@ impl KernelSource {
                 "maxpool_forward_f32",
                 "maxpool_backward_f32",
                 "cross_entropy_f32",
+                "add_f32",
+                "avgpool_forward_f32",
+                "avgpool_backward_f32",
             ],
         }
     }

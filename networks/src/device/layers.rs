@@ -3,8 +3,8 @@
 
 use sweep_kernels::cuda::batchnorm::{bn_backward_on, bn_forward_on};
 use sweep_kernels::cuda::pointwise::{
-    PoolShape, cross_entropy_on, maxpool_backward_on, maxpool_forward_on, relu_backward_on,
-    relu_forward_on,
+    PoolShape, add_on, avgpool_backward_on, avgpool_forward_on, cross_entropy_on,
+    maxpool_backward_on, maxpool_forward_on, relu_backward_on, relu_forward_on,
 };
 use sweep_kernels::cuda::tensor::gemm_on;
 use sweep_kernels::cuda::{Buffer, CudaError, Device};
@@ -107,6 +107,42 @@ pub fn maxpool_backward_dev(
     let s = pool_shape(x, k)?;
     let mut dx = like(device, x)?;
     maxpool_backward_on(device, &s, arg, &dy.data, &mut dx.data)?;
+    Ok(dx)
+}
+
+/// `a += b` (same shape).
+pub fn add_dev(device: &dyn Device, a: &mut DeviceAct, b: &DeviceAct) -> Result<(), CudaError> {
+    if (a.c, a.n, a.h, a.w) != (b.c, b.n, b.h, b.w) {
+        return Err(CudaError::Launch(
+            "residual addition of differently shaped tensors".into(),
+        ));
+    }
+    let n = a.data.len();
+    add_on(device, n, &mut a.data, &b.data)
+}
+
+/// Average pooling with window and stride `k`.
+pub fn avgpool_forward_dev(
+    device: &dyn Device,
+    x: &DeviceAct,
+    k: usize,
+) -> Result<DeviceAct, CudaError> {
+    let s = pool_shape(x, k)?;
+    let mut y = DeviceAct::zeros(device, (x.c, x.n, x.h / k, x.w / k))?;
+    avgpool_forward_on(device, &s, &x.data, &mut y.data)?;
+    Ok(y)
+}
+
+/// Average pooling's gradient into an input-shaped tensor like `x`.
+pub fn avgpool_backward_dev(
+    device: &dyn Device,
+    x: &DeviceAct,
+    k: usize,
+    dy: &DeviceAct,
+) -> Result<DeviceAct, CudaError> {
+    let s = pool_shape(x, k)?;
+    let mut dx = like(device, x)?;
+    avgpool_backward_on(device, &s, &dy.data, &mut dx.data)?;
     Ok(dx)
 }
 

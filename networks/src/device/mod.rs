@@ -7,9 +7,28 @@
 mod conv;
 mod convnet;
 pub mod layers;
+mod resnet18;
 
 pub use conv::{conv_backward_on, conv_forward_on};
 pub use convnet::convnet_loss_grad_on;
+pub use resnet18::resnet18_loss_grad_on;
+
+use crate::models::{Architecture, Network};
+use crate::tensor::Act as HostAct;
+
+/// The mean cross-entropy of `net` at weights `si` on `(x, labels)` and its gradient, on `device`.
+pub fn loss_grad_on(
+    device: &dyn Device,
+    net: &Network<f32>,
+    si: &[f32],
+    x: &HostAct<f32>,
+    labels: &[u8],
+) -> Result<(f32, Vec<f32>), CudaError> {
+    match net.arch() {
+        Architecture::ConvNet { .. } => convnet_loss_grad_on(device, net, si, x, labels),
+        Architecture::ResNet18 { .. } => resnet18_loss_grad_on(device, net, si, x, labels),
+    }
+}
 
 use sweep_kernels::cuda::{Buffer, CudaError, Device};
 

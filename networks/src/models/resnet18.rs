@@ -19,7 +19,7 @@ use crate::real::Real;
 use crate::tensor::Act;
 
 /// `(in, out, stride)` of the eight blocks.
-fn blocks(k: usize) -> Vec<(usize, usize, usize)> {
+pub(crate) fn blocks(k: usize) -> Vec<(usize, usize, usize)> {
     let mut v = Vec::with_capacity(8);
     let mut c_in = k;
     for (stage, mult) in [1, 2, 4, 8].into_iter().enumerate() {

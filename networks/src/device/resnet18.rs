@@ -1,0 +1,119 @@
+//! Pre-activation ResNet-18(k)'s loss and gradient on a device, block for block the CPU pass of
+//! `models::resnet18::run` (training-mode BatchNorm): the stem conv; per block
+//! `o = ReLU(BN(h))`, `out = conv_b(ReLU(BN(conv_a(o)))) + shortcut` with the shortcut `h` or
+//! `conv_1×1(BN(o))`; the final BN–ReLU–AvgPool(4) and the frozen head; backward in reverse.
+
+use sweep_kernels::cuda::{Buffer, CudaError, Device};
+
+use super::DeviceAct;
+use super::conv::{conv_backward_on, conv_forward_on};
+use super::layers::{
+    DeviceBn, DeviceHead, add_dev, avgpool_backward_dev, avgpool_forward_dev, bn_backward_dev,
+    bn_forward_dev, relu_backward_dev, relu_forward_dev,
+};
+use crate::models::{Architecture, Network};
+use crate::tensor::Act;
+
+struct Block {
+    bn1: DeviceBn,
+    bn_sc: Option<DeviceBn>,
+    o1: DeviceAct,
+    bn2: DeviceBn,
+    u: DeviceAct,
+    first: usize,
+}
+
+/// The mean cross-entropy of ResNet-18 `net` at weights `si` on `(x, labels)` and its gradient,
+/// computed on `device`.
+pub fn resnet18_loss_grad_on(
+    device: &dyn Device,
+    net: &Network<f32>,
+    si: &[f32],
+    x: &Act<f32>,
+    labels: &[u8],
+) -> Result<(f32, Vec<f32>), CudaError> {
+    let Architecture::ResNet18 { k } = net.arch() else {
+        return Err(CudaError::Launch("not a ResNet-18".into()));
+    };
+    if si.len() != net.dim() {
+        return Err(CudaError::Launch(
+            "weights of another length than dim".into(),
+        ));
+    }
+    let convs = net.convs();
+    let eps = net.eps();
+    let head = net.head();
+    let head = DeviceHead::new(device, &head.weight, &head.bias, head.classes)?;
+    let w: Vec<Buffer<f32>> = (0..convs.len())
+        .map(|i| device.upload(net.weight(si, i)))
+        .collect::<Result<_, _>>()?;
+    let input = DeviceAct::upload(device, x)?;
+    let mut h = conv_forward_on(device, &convs[0], &input, &w[0])?;
+    let mut cache = Vec::with_capacity(8);
+    let mut idx = 1;
+    for (c_in, c_out, stride) in crate::models::resnet18::blocks(k) {
+        let shortcut = stride != 1 || c_in != c_out;
+        let bn1 = bn_forward_dev(device, &h, eps)?;
+        let o1 = relu_forward_dev(device, &bn1.y)?;
+        let t = conv_forward_on(device, &convs[idx], &o1, &w[idx])?;
+        let bn2 = bn_forward_dev(device, &t, eps)?;
+        let u = relu_forward_dev(device, &bn2.y)?;
+        let mut out = conv_forward_on(device, &convs[idx + 1], &u, &w[idx + 1])?;
+        let bn_sc = if shortcut {
+            let bs = bn_forward_dev(device, &o1, eps)?;
+            let s = conv_forward_on(device, &convs[idx + 2], &bs.y, &w[idx + 2])?;
+            add_dev(device, &mut out, &s)?;
+            Some(bs)
+        } else {
+            add_dev(device, &mut out, &h)?;
+            None
+        };
+        cache.push(Block {
+            bn1,
+            bn_sc,
+            o1,
+            bn2,
+            u,
+            first: idx,
+        });
+        idx += if shortcut { 3 } else { 2 };
+        h = out;
+    }
+    let bnf = bn_forward_dev(device, &h, eps)?;
+    let r = relu_forward_dev(device, &bnf.y)?;
+    let feat = avgpool_forward_dev(device, &r, 4)?;
+    let pass = head.forward(device, &feat, labels)?;
+    let dfeat = head.backward(device, &feat, &pass)?;
+    let dr = avgpool_backward_dev(device, &r, 4, &dfeat)?;
+    let mut dh = bn_backward_dev(device, &bnf, &relu_backward_dev(device, &r, &dr)?)?;
+    let mut grad = vec![0.0f32; net.dim()];
+    let mut conv_grad =
+        |i: usize, input: &DeviceAct, dy: &DeviceAct| -> Result<DeviceAct, CudaError> {
+            let mut dw = device.zeros::<f32>(convs[i].size())?;
+            let dx = conv_backward_on(device, &convs[i], input, &w[i], dy, &mut dw)?;
+            device.copy_out(&dw, 0..convs[i].size(), &mut grad[net.range(i)])?;
+            Ok(dx)
+        };
+    for b in cache.iter().rev() {
+        let i = b.first;
+        let du = conv_grad(i + 1, &b.u, &dh)?;
+        let dt = bn_backward_dev(device, &b.bn2, &relu_backward_dev(device, &b.u, &du)?)?;
+        let mut do1 = conv_grad(i, &b.o1, &dt)?;
+        match &b.bn_sc {
+            Some(bs) => {
+                let dbs = conv_grad(i + 2, &bs.y, &dh)?;
+                let extra = bn_backward_dev(device, bs, &dbs)?;
+                add_dev(device, &mut do1, &extra)?;
+                dh = bn_backward_dev(device, &b.bn1, &relu_backward_dev(device, &b.o1, &do1)?)?;
+            }
+            None => {
+                let mut dx =
+                    bn_backward_dev(device, &b.bn1, &relu_backward_dev(device, &b.o1, &do1)?)?;
+                add_dev(device, &mut dx, &dh)?;
+                dh = dx;
+            }
+        }
+    }
+    conv_grad(0, &input, &dh)?;
+    Ok((pass.loss, grad))
+}
