@@ -341,7 +341,7 @@ fn si_update_matches_the_cpu_reference() {
         let nc = si_update_cpu(&mut wc, &g, step);
         let ng = si_update_host(&gpu, &mut wg, &g, step).unwrap();
         assert!(
-            rel(ng.0, nc.0) < 1e-12 && rel(ng.1, nc.1) < 1e-12,
+            rel(ng.norm_before, nc.norm_before) < 1e-12 && rel(ng.pre_norm, nc.pre_norm) < 1e-12,
             "{protocol:?} norms"
         );
         let worst = wc

@@ -175,7 +175,7 @@ fn a_resnet18_pass_on_the_device_matches_the_cpu_within_its_depth_bound() {
 /// bit and divides the gradient by 4 exactly; by 3 within the f32 rounding of the depth bound.
 #[test]
 fn the_device_path_is_scale_invariant() {
-    use sweep_nn::device::convnet_loss_grad_on;
+    use sweep_nn::device::loss_grad_on;
     use sweep_nn::models::{Architecture, Network};
     let (net, si) =
         Network::<f32>::initial(Architecture::ConvNet { c: 2 }, 1, 10, 3, 4, 1.0, 10.0).unwrap();
@@ -185,9 +185,9 @@ fn the_device_path_is_scale_invariant() {
     let x = act(values(&mut s, n * 32 * 32), (1, n, 32, 32));
     let labels: Vec<u8> = vec![1, 7, 4];
     let dev = CudaOnCpu::default();
-    let (loss, grad) = convnet_loss_grad_on(&dev, &net, &si, &x, &labels).unwrap();
+    let (loss, grad) = loss_grad_on(&dev, &net, &si, &x, &labels).unwrap();
     let scaled: Vec<f32> = si.iter().map(|w| 4.0 * w).collect();
-    let (loss4, grad4) = convnet_loss_grad_on(&dev, &net, &scaled, &x, &labels).unwrap();
+    let (loss4, grad4) = loss_grad_on(&dev, &net, &scaled, &x, &labels).unwrap();
     assert_eq!(loss.to_bits(), loss4.to_bits());
     assert!(
         grad.iter()
@@ -195,7 +195,7 @@ fn the_device_path_is_scale_invariant() {
             .all(|(g, h)| (g / 4.0).to_bits() == h.to_bits())
     );
     let scaled: Vec<f32> = si.iter().map(|w| 3.0 * w).collect();
-    let (loss3, grad3) = convnet_loss_grad_on(&dev, &net, &scaled, &x, &labels).unwrap();
+    let (loss3, grad3) = loss_grad_on(&dev, &net, &scaled, &x, &labels).unwrap();
     let scale = grad.iter().fold(0.0f32, |m, g| m.max(g.abs()));
     let worst = grad
         .iter()
@@ -203,4 +203,128 @@ fn the_device_path_is_scale_invariant() {
         .fold(0.0f32, |m, (g, h)| m.max((g / 3.0 - h).abs()));
     assert!(((loss - loss3) / loss).abs() < 1e-5, "{loss} vs {loss3}");
     assert!(worst / scale < 1e-3, "gradient ×1/3: {}", worst / scale);
+}
+
+/// The device update is the CPU trainer's: `apply_update` in f32 equals the kernels' reference
+/// `si_update_cpu` bit for bit, for every protocol (the device update is checked against that
+/// reference in sweep-kernels' cuda_on_cpu test).
+#[test]
+fn the_trainer_update_is_the_device_update_reference() {
+    use sweep_kernels::cuda::si_update::{SiStep, si_update_cpu};
+    use sweep_nn::train::{Update, apply_update};
+    use sweep_theory::Protocol;
+    let mut s = 8u64;
+    let w0 = values(&mut s, 999);
+    let g = values(&mut s, 999);
+    for (update, step) in [
+        (
+            Update::FixedLr { lr: 0.05, wd: 0.3 },
+            SiStep {
+                protocol: Protocol::FixedLr,
+                first: 0.05,
+                second: 0.3,
+            },
+        ),
+        (
+            Update::FixedElr { elr: 0.01, wd: 0.2 },
+            SiStep {
+                protocol: Protocol::FixedElr,
+                first: 0.01,
+                second: 0.2,
+            },
+        ),
+        (
+            Update::FixedSphere {
+                elr: 0.02,
+                radius: 3.0,
+            },
+            SiStep {
+                protocol: Protocol::FixedSphere,
+                first: 0.02,
+                second: 3.0,
+            },
+        ),
+    ] {
+        let (mut a, mut b) = (w0.clone(), w0.clone());
+        let info = apply_update(update, &mut a, &g);
+        let r = si_update_cpu(&mut b, &g, step);
+        assert!(
+            a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{update:?}"
+        );
+        assert_eq!(
+            (info.lr, info.pre_norm, info.norm),
+            (r.lr, r.pre_norm, r.norm),
+            "{update:?}"
+        );
+    }
+}
+
+/// Training steps on the device against the CPU trainer, same initial weights and batch stream,
+/// for each protocol and both models: the step logs (loss, ‖g‖, η, ‖w̃‖, ‖w‖) and the weights after
+/// five steps agree within the passes' depth bound, accumulated over the steps. The rates keep
+/// each step small against ‖w‖ (at the initial ‖g‖ ≈ 140, η = 1e-3 moves w by ~0.14 of its norm),
+/// so rounding differences are not amplified from step to step; at large steps the map is chaotic
+/// and any two implementations part after a few steps.
+#[test]
+fn device_training_steps_follow_the_cpu_trainer() {
+    use sweep_nn::data::{BatchSampler, Dataset};
+    use sweep_nn::device::DeviceTrainer;
+    use sweep_nn::models::{Architecture, Network};
+    use sweep_nn::train::{Trainer, Update};
+    let data = Dataset::synthetic(7, 3);
+    let dev = CudaOnCpu::default();
+    for arch in [
+        Architecture::ConvNet { c: 2 },
+        Architecture::ResNet18 { k: 1 },
+    ] {
+        for update in [
+            Update::FixedLr { lr: 1e-3, wd: 0.1 },
+            Update::FixedElr { elr: 1e-3, wd: 0.1 },
+            Update::FixedSphere {
+                elr: 1e-3,
+                radius: 1.0,
+            },
+        ] {
+            let (net, si) =
+                Network::<f32>::initial(arch, data.c, data.classes, 1, 4, 1.0, 10.0).unwrap();
+            let mut cpu =
+                Trainer::new(&net, &data, BatchSampler::new(9, data.len(), 4), si.clone());
+            let mut gpu =
+                DeviceTrainer::new(&dev, &net, &data, BatchSampler::new(9, data.len(), 4), &si)
+                    .unwrap();
+            let steps = 5;
+            let tolerance = 1e-3 * steps as f64;
+            for _ in 0..steps {
+                let (a, b) = (cpu.step(update).unwrap(), gpu.step(update).unwrap());
+                assert_eq!(a.iteration, b.iteration);
+                for (what, x, y) in [
+                    ("loss", a.loss, b.loss),
+                    ("grad_norm", a.grad_norm, b.grad_norm),
+                    ("lr", a.lr, b.lr),
+                    ("pre_norm", a.pre_norm, b.pre_norm),
+                    ("norm", a.norm, b.norm),
+                ] {
+                    assert!(
+                        (x - y).abs() <= tolerance * x.abs(),
+                        "{arch:?} {update:?} {what}: {x} vs {y}"
+                    );
+                }
+            }
+            let (wc, wg) = (cpu.weights().to_vec(), gpu.weights().unwrap());
+            let scale = wc.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let worst = wc
+                .iter()
+                .zip(&wg)
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()))
+                / scale;
+            assert!(
+                f64::from(worst) <= tolerance,
+                "{arch:?} {update:?}: weights {worst}"
+            );
+            println!(
+                "cuda on cpu: {arch:?} {update:?}: {steps} steps, weights within {worst:.1e} (tolerance {tolerance:.0e})"
+            );
+        }
+    }
 }

@@ -11,37 +11,37 @@ use super::layers::{
     maxpool_forward_dev, relu_backward_dev, relu_forward_dev,
 };
 use crate::models::{Architecture, Network};
-use crate::tensor::Act;
 
+/// What a stage keeps for the backward pass (its input is `x` or the previous stage's output).
 struct Stage {
-    input: DeviceAct,
     bn: DeviceBn,
     relu: DeviceAct,
     pool: Option<Buffer<u32>>,
+    /// The stage's output (the next stage's input).
+    out: Option<DeviceAct>,
 }
 
-/// The mean cross-entropy of ConvNet `net` at scale-invariant weights `si` on the batch
-/// `(x, labels)`, and its gradient (length `dim`), computed on `device`.
-pub fn convnet_loss_grad_on(
+/// The mean cross-entropy of ConvNet `net` with per-convolution weights `weights` on the batch
+/// `(x, labels)`, and with `grads` its gradient, convolution for convolution, on `device`.
+pub fn convnet_pass_on(
     device: &dyn Device,
     net: &Network<f32>,
-    si: &[f32],
-    x: &Act<f32>,
+    head: &DeviceHead,
+    weights: &[Buffer<f32>],
+    x: &DeviceAct,
     labels: &[u8],
-) -> Result<(f32, Vec<f32>), CudaError> {
-    if !matches!(net.arch(), Architecture::ConvNet { .. }) || si.len() != net.dim() {
-        return Err(CudaError::Launch("a ConvNet and its dim weights".into()));
+    grads: Option<&mut [Buffer<f32>]>,
+) -> Result<f32, CudaError> {
+    if !matches!(net.arch(), Architecture::ConvNet { .. }) || weights.len() != net.convs().len() {
+        return Err(CudaError::Launch(
+            "a ConvNet and its convolutions' weights".into(),
+        ));
     }
-    let head = net.head();
-    let head = DeviceHead::new(device, &head.weight, &head.bias, head.classes)?;
     let eps = net.eps();
-    let weights: Vec<Buffer<f32>> = (0..net.convs().len())
-        .map(|i| device.upload(net.weight(si, i)))
-        .collect::<Result<_, _>>()?;
     let mut stages: Vec<Stage> = Vec::with_capacity(4);
-    let mut h = DeviceAct::upload(device, x)?;
     for (i, cv) in net.convs().iter().enumerate() {
-        let a = conv_forward_on(device, cv, &h, &weights[i])?;
+        let input = stages.last().and_then(|s| s.out.as_ref()).unwrap_or(x);
+        let a = conv_forward_on(device, cv, input, &weights[i])?;
         let bn = bn_forward_dev(device, &a, eps)?;
         let relu = relu_forward_dev(device, &bn.y)?;
         let (out, pool) = if i == 0 {
@@ -53,19 +53,25 @@ pub fn convnet_loss_grad_on(
             (p, Some(arg))
         };
         stages.push(Stage {
-            input: h,
             bn,
             relu,
             pool,
+            out: Some(out),
         });
-        h = out;
     }
+    let h = stages
+        .last_mut()
+        .and_then(|s| s.out.take())
+        .ok_or_else(|| CudaError::Launch("a ConvNet without convolutions".into()))?;
     let (feat, arg4) = maxpool_forward_dev(device, &h, 4)?;
     let pass = head.forward(device, &feat, labels)?;
+    let Some(grads) = grads else {
+        return Ok(pass.loss);
+    };
     let dfeat = head.backward(device, &feat, &pass)?;
     let mut dh = maxpool_backward_dev(device, &h, 4, &arg4, &dfeat)?;
-    let mut grad = vec![0.0f32; net.dim()];
-    for (i, st) in stages.iter().enumerate().rev() {
+    for i in (0..stages.len()).rev() {
+        let st = &stages[i];
         let drelu = match &st.pool {
             Some(arg) => maxpool_backward_dev(device, &st.relu, 2, arg, &dh)?,
             None => dh,
@@ -75,10 +81,22 @@ pub fn convnet_loss_grad_on(
             &st.bn,
             &relu_backward_dev(device, &st.relu, &drelu)?,
         )?;
-        let cv = &net.convs()[i];
-        let mut dw = device.zeros::<f32>(cv.size())?;
-        dh = conv_backward_on(device, cv, &st.input, &weights[i], &da, &mut dw)?;
-        device.copy_out(&dw, 0..cv.size(), &mut grad[net.range(i)])?;
+        let input = if i == 0 {
+            x
+        } else {
+            stages[i - 1]
+                .out
+                .as_ref()
+                .ok_or_else(|| CudaError::Launch("stage output".into()))?
+        };
+        dh = conv_backward_on(
+            device,
+            &net.convs()[i],
+            input,
+            &weights[i],
+            &da,
+            &mut grads[i],
+        )?;
     }
-    Ok((pass.loss, grad))
+    Ok(pass.loss)
 }

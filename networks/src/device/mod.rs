@@ -8,26 +8,88 @@ mod conv;
 mod convnet;
 pub mod layers;
 mod resnet18;
+mod trainer;
 
 pub use conv::{conv_backward_on, conv_forward_on};
-pub use convnet::convnet_loss_grad_on;
-pub use resnet18::resnet18_loss_grad_on;
+pub use convnet::convnet_pass_on;
+pub use resnet18::resnet18_pass_on;
+pub use trainer::DeviceTrainer;
+
+use layers::DeviceHead;
 
 use crate::models::{Architecture, Network};
-use crate::tensor::Act as HostAct;
 
-/// The mean cross-entropy of `net` at weights `si` on `(x, labels)` and its gradient, on `device`.
+/// One pass of `net` (either model) on `device`: the mean loss, and with `grads` its gradient
+/// per convolution.
+pub fn pass_on(
+    device: &dyn Device,
+    net: &Network<f32>,
+    head: &DeviceHead,
+    weights: &[Buffer<f32>],
+    x: &DeviceAct,
+    labels: &[u8],
+    grads: Option<&mut [Buffer<f32>]>,
+) -> Result<f32, CudaError> {
+    match net.arch() {
+        Architecture::ConvNet { .. } => {
+            convnet_pass_on(device, net, head, weights, x, labels, grads)
+        }
+        Architecture::ResNet18 { .. } => {
+            resnet18_pass_on(device, net, head, weights, x, labels, grads)
+        }
+    }
+}
+
+/// The scale-invariant weights `si` of `net` on `device`, one buffer per convolution.
+pub fn upload_weights(
+    device: &dyn Device,
+    net: &Network<f32>,
+    si: &[f32],
+) -> Result<Vec<Buffer<f32>>, CudaError> {
+    if si.len() != net.dim() {
+        return Err(CudaError::Launch(format!(
+            "{} weights for a network of dim {}",
+            si.len(),
+            net.dim()
+        )));
+    }
+    (0..net.convs().len())
+        .map(|i| device.upload(net.weight(si, i)))
+        .collect()
+}
+
+/// Per-convolution device buffers, concatenated back into one host vector.
+pub fn download_weights(
+    device: &dyn Device,
+    net: &Network<f32>,
+    parts: &[Buffer<f32>],
+) -> Result<Vec<f32>, CudaError> {
+    let mut out = vec![0.0f32; net.dim()];
+    for (i, b) in parts.iter().enumerate() {
+        device.copy_out(b, 0..b.len(), &mut out[net.range(i)])?;
+    }
+    Ok(out)
+}
+
+/// The mean cross-entropy of `net` at weights `si` on `(x, labels)` and its gradient, on `device`
+/// (copies in and out: for tests).
 pub fn loss_grad_on(
     device: &dyn Device,
     net: &Network<f32>,
     si: &[f32],
-    x: &HostAct<f32>,
+    x: &Act<f32>,
     labels: &[u8],
 ) -> Result<(f32, Vec<f32>), CudaError> {
-    match net.arch() {
-        Architecture::ConvNet { .. } => convnet_loss_grad_on(device, net, si, x, labels),
-        Architecture::ResNet18 { .. } => resnet18_loss_grad_on(device, net, si, x, labels),
-    }
+    let head = net.head();
+    let head = DeviceHead::new(device, &head.weight, &head.bias, head.classes)?;
+    let weights = upload_weights(device, net, si)?;
+    let mut grads: Vec<Buffer<f32>> = weights
+        .iter()
+        .map(|w| device.zeros(w.len()))
+        .collect::<Result<_, _>>()?;
+    let x = DeviceAct::upload(device, x)?;
+    let loss = pass_on(device, net, &head, &weights, &x, labels, Some(&mut grads))?;
+    Ok((loss, download_weights(device, net, &grads)?))
 }
 
 use sweep_kernels::cuda::{Buffer, CudaError, Device};

@@ -12,7 +12,6 @@ use super::layers::{
     bn_forward_dev, relu_backward_dev, relu_forward_dev,
 };
 use crate::models::{Architecture, Network};
-use crate::tensor::Act;
 
 struct Block {
     bn1: DeviceBn,
@@ -23,32 +22,28 @@ struct Block {
     first: usize,
 }
 
-/// The mean cross-entropy of ResNet-18 `net` at weights `si` on `(x, labels)` and its gradient,
-/// computed on `device`.
-pub fn resnet18_loss_grad_on(
+/// The mean cross-entropy of ResNet-18 `net` with per-convolution weights `w` on `(x, labels)`,
+/// and with `grads` its gradient, convolution for convolution, on `device`.
+pub fn resnet18_pass_on(
     device: &dyn Device,
     net: &Network<f32>,
-    si: &[f32],
-    x: &Act<f32>,
+    head: &DeviceHead,
+    w: &[Buffer<f32>],
+    input: &DeviceAct,
     labels: &[u8],
-) -> Result<(f32, Vec<f32>), CudaError> {
+    grads: Option<&mut [Buffer<f32>]>,
+) -> Result<f32, CudaError> {
     let Architecture::ResNet18 { k } = net.arch() else {
         return Err(CudaError::Launch("not a ResNet-18".into()));
     };
-    if si.len() != net.dim() {
+    let convs = net.convs();
+    if w.len() != convs.len() {
         return Err(CudaError::Launch(
-            "weights of another length than dim".into(),
+            "a ResNet-18 and its convolutions' weights".into(),
         ));
     }
-    let convs = net.convs();
     let eps = net.eps();
-    let head = net.head();
-    let head = DeviceHead::new(device, &head.weight, &head.bias, head.classes)?;
-    let w: Vec<Buffer<f32>> = (0..convs.len())
-        .map(|i| device.upload(net.weight(si, i)))
-        .collect::<Result<_, _>>()?;
-    let input = DeviceAct::upload(device, x)?;
-    let mut h = conv_forward_on(device, &convs[0], &input, &w[0])?;
+    let mut h = conv_forward_on(device, &convs[0], input, &w[0])?;
     let mut cache = Vec::with_capacity(8);
     let mut idx = 1;
     for (c_in, c_out, stride) in crate::models::resnet18::blocks(k) {
@@ -83,17 +78,15 @@ pub fn resnet18_loss_grad_on(
     let r = relu_forward_dev(device, &bnf.y)?;
     let feat = avgpool_forward_dev(device, &r, 4)?;
     let pass = head.forward(device, &feat, labels)?;
+    let Some(grads) = grads else {
+        return Ok(pass.loss);
+    };
     let dfeat = head.backward(device, &feat, &pass)?;
     let dr = avgpool_backward_dev(device, &r, 4, &dfeat)?;
     let mut dh = bn_backward_dev(device, &bnf, &relu_backward_dev(device, &r, &dr)?)?;
-    let mut grad = vec![0.0f32; net.dim()];
-    let mut conv_grad =
-        |i: usize, input: &DeviceAct, dy: &DeviceAct| -> Result<DeviceAct, CudaError> {
-            let mut dw = device.zeros::<f32>(convs[i].size())?;
-            let dx = conv_backward_on(device, &convs[i], input, &w[i], dy, &mut dw)?;
-            device.copy_out(&dw, 0..convs[i].size(), &mut grad[net.range(i)])?;
-            Ok(dx)
-        };
+    let mut conv_grad = |i: usize, x: &DeviceAct, dy: &DeviceAct| -> Result<DeviceAct, CudaError> {
+        conv_backward_on(device, &convs[i], x, &w[i], dy, &mut grads[i])
+    };
     for b in cache.iter().rev() {
         let i = b.first;
         let du = conv_grad(i + 1, &b.u, &dh)?;
@@ -114,6 +107,6 @@ pub fn resnet18_loss_grad_on(
             }
         }
     }
-    conv_grad(0, &input, &dh)?;
-    Ok((pass.loss, grad))
+    conv_grad(0, input, &dh)?;
+    Ok(pass.loss)
 }
