@@ -61,12 +61,12 @@ fi
 
 declare -a names results
 failed=0
-run_test() { # target test-name
+run_test() { # package target test-name
     local out rc
-    out=$(cargo test -q -p sweep-kernels --features cuda --test "$1" -- --exact "$2" --nocapture --test-threads=1 2>&1)
+    out=$(cargo test -q -p "$1" --features cuda --test "$2" -- --exact "$3" --nocapture --test-threads=1 2>&1)
     rc=$?
-    echo "$out" | grep -E "SKIPPED|GPU|agree|equal|compiled|worst|panicked|assert" | sed "s/^/    [$2] /"
-    names+=("$1::$2")
+    echo "$out" | grep -E "SKIPPED|GPU|gpu:|agree|equal|compiled|worst|panicked|assert" | sed "s/^/    [$3] /"
+    names+=("$2::$3")
     if [ $rc -ne 0 ]; then results+=("FAILED"); failed=1; echo "$out" | tail -30
     elif echo "$out" | grep -q "SKIPPED:"; then results+=("SKIPPED")
     else results+=("passed"); fi
@@ -74,15 +74,22 @@ run_test() { # target test-name
 for target in cuda_nvrtc cuda_cubin_dir cuda_oracle backends; do
     echo "== tests: $target"
     for t in $(cargo test -q -p sweep-kernels --features cuda --test "$target" -- --list 2>/dev/null | sed -n 's/: test$//p'); do
-        run_test "$target" "$t"
+        run_test sweep-kernels "$target" "$t"
     done
 done
+echo "== tests: networks on the GPU (sweep-nn cuda_on_cpu, the GPU cases)"
+run_test sweep-nn cuda_on_cpu gpu_passes_and_steps_follow_the_cpu
 
 bench_out=""
 if [ $bench = 1 ]; then
     echo "== benchmark (cargo bench --bench cuda $quick $gpu_only)"
     bench_out=$(cargo bench -q -p sweep-kernels --features cuda --bench cuda -- $quick $gpu_only 2>&1)
     [ $? -ne 0 ] && { echo "$bench_out" | tail -30; echo "BENCHMARK FAILED"; failed=1; }
+    echo "== benchmark (cargo bench -p sweep-nn --features cuda --bench device_step)"
+    step_out=$(cargo bench -q -p sweep-nn --features cuda --bench device_step 2>&1)
+    [ $? -ne 0 ] && { echo "$step_out" | tail -30; echo "BENCHMARK FAILED"; failed=1; }
+    bench_out="$bench_out
+$step_out"
 fi
 
 echo
@@ -92,7 +99,7 @@ printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..72})" "---------"
 for i in "${!names[@]}"; do printf '| %-70s | %-7s |\n' "${names[$i]}" "${results[$i]}"; done
 if [ -n "$bench_out" ]; then
     echo
-    echo "$bench_out" | grep -E '^(GPU:|SKIPPED|\|)'
+    echo "$bench_out" | grep -E '^(GPU:|SKIPPED|device|batch|case|\||ConvNet|ResNet|  [0-9]+ points)'
 fi
 n_skip=$(printf '%s\n' "${results[@]}" | grep -c SKIPPED)
 [ "$n_skip" -gt 0 ] && echo "note: $n_skip test(s) SKIPPED (no GPU or no NVRTC): they prove nothing here"

@@ -117,7 +117,7 @@ fn device_convolutions_agree_with_the_cpu_layer_within_f32_bounds() {
 /// forward and backward bounds of both sides, 2·Σ_l (γ_{fan_in} + γ_{n·32²} + γ_{c_out+9} + 8u)
 /// (γ_{n·32²} bounds every layer's n·h·w), times the layers' gain (BatchNorm divides by each
 /// channel's standard deviation; 10 covers the initial weights' spread).
-fn pass_matches_the_cpu(arch: sweep_nn::models::Architecture, name: &str) {
+fn pass_matches_the_cpu(dev: &dyn Device, arch: sweep_nn::models::Architecture, name: &str) {
     use sweep_nn::device::loss_grad_on;
     use sweep_nn::models::Network;
     let (net, si) = Network::<f32>::initial(arch, 1, 10, 1, 4, 1.0, 10.0).unwrap();
@@ -127,8 +127,7 @@ fn pass_matches_the_cpu(arch: sweep_nn::models::Architecture, name: &str) {
     let labels: Vec<u8> = (0..n).map(|j| (j * 3 % 10) as u8).collect();
     let mut grad = vec![0.0f32; net.dim()];
     let loss = net.loss_grad(&si, &x, &labels, &mut grad).unwrap();
-    let dev = CudaOnCpu::default();
-    let (dloss, dgrad) = loss_grad_on(&dev, &net, &si, &x, &labels).unwrap();
+    let (dloss, dgrad) = loss_grad_on(dev, &net, &si, &x, &labels).unwrap();
     let scale = grad.iter().fold(0.0f32, |m, g| m.max(g.abs()));
     let diff = grad
         .iter()
@@ -147,8 +146,13 @@ fn pass_matches_the_cpu(arch: sweep_nn::models::Architecture, name: &str) {
         })
         .sum();
     let tolerance = 2.0 * budget * 10.0;
+    let on = if dev.backend() == "cuda" {
+        "gpu"
+    } else {
+        "cuda on cpu"
+    };
     println!(
-        "cuda on cpu: {name} step max rel diff {rel:.2e} (tolerance {tolerance:.2e}); loss {loss} vs {dloss}"
+        "{on}: {name} step max rel diff {rel:.2e} (tolerance {tolerance:.2e}); loss {loss} vs {dloss}"
     );
     assert!(rel <= tolerance, "{name} gradient: {rel} > {tolerance}");
     assert!(
@@ -159,12 +163,17 @@ fn pass_matches_the_cpu(arch: sweep_nn::models::Architecture, name: &str) {
 
 #[test]
 fn a_convnet_pass_on_the_device_matches_the_cpu_within_its_depth_bound() {
-    pass_matches_the_cpu(sweep_nn::models::Architecture::ConvNet { c: 3 }, "convnet");
+    pass_matches_the_cpu(
+        &CudaOnCpu::default(),
+        sweep_nn::models::Architecture::ConvNet { c: 3 },
+        "convnet",
+    );
 }
 
 #[test]
 fn a_resnet18_pass_on_the_device_matches_the_cpu_within_its_depth_bound() {
     pass_matches_the_cpu(
+        &CudaOnCpu::default(),
         sweep_nn::models::Architecture::ResNet18 { k: 2 },
         "resnet18",
     );
@@ -268,12 +277,44 @@ fn the_trainer_update_is_the_device_update_reference() {
 /// and any two implementations part after a few steps.
 #[test]
 fn device_training_steps_follow_the_cpu_trainer() {
+    steps_follow_the_cpu_trainer(&CudaOnCpu::default());
+}
+
+/// The GPU, or `None` after printing why the GPU tests are skipped.
+fn gpu() -> Option<sweep_kernels::cuda::CudaBackend> {
+    match sweep_kernels::cuda::CudaBackend::probe() {
+        Ok(b) => Some(b),
+        Err(e) => {
+            println!("SKIPPED: no CUDA device ({e})");
+            None
+        }
+    }
+}
+
+/// The passes and training steps above, on a GPU when one is present.
+#[test]
+fn gpu_passes_and_steps_follow_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    println!("GPU: {} ({})", gpu.name(), gpu.arch());
+    pass_matches_the_cpu(
+        &gpu,
+        sweep_nn::models::Architecture::ConvNet { c: 8 },
+        "convnet",
+    );
+    pass_matches_the_cpu(
+        &gpu,
+        sweep_nn::models::Architecture::ResNet18 { k: 4 },
+        "resnet18",
+    );
+    steps_follow_the_cpu_trainer(&gpu);
+}
+
+fn steps_follow_the_cpu_trainer(dev: &dyn Device) {
     use sweep_nn::data::{BatchSampler, Dataset};
     use sweep_nn::device::DeviceTrainer;
     use sweep_nn::models::{Architecture, Network};
     use sweep_nn::train::{Trainer, Update};
     let data = Dataset::synthetic(7, 3);
-    let dev = CudaOnCpu::default();
     for arch in [
         Architecture::ConvNet { c: 2 },
         Architecture::ResNet18 { k: 1 },
@@ -291,7 +332,7 @@ fn device_training_steps_follow_the_cpu_trainer() {
             let mut cpu =
                 Trainer::new(&net, &data, BatchSampler::new(9, data.len(), 4), si.clone());
             let mut gpu =
-                DeviceTrainer::new(&dev, &net, &data, BatchSampler::new(9, data.len(), 4), &si)
+                DeviceTrainer::new(dev, &net, &data, BatchSampler::new(9, data.len(), 4), &si)
                     .unwrap();
             let steps = 5;
             let tolerance = 1e-3 * steps as f64;
