@@ -13,4 +13,5 @@ pub const MODULES: &[(&str, &[&str])] = &[
     ("im2col.cu", &[]),
     ("batchnorm.cu", &[]),
     ("pointwise.cu", &[]),
+    ("measure.cu", &[]),
 ];

@@ -18,6 +18,7 @@ use sweep_kernels::cuda::batchnorm::{bn_backward_on, bn_error_bound, bn_forward_
 use sweep_kernels::cuda::entropy::estimate_on;
 use sweep_kernels::cuda::iso_plan::Plan;
 use sweep_kernels::cuda::isotropic::run_isotropic_planned;
+use sweep_kernels::cuda::measure::{axpy_on, norm_sq_f64_on, sq_distance_on};
 use sweep_kernels::cuda::nearest::{
     candidates_on, centre_to_f32, error_factor, nearest_neighbours_on, upper_bounds_on,
 };
@@ -756,6 +757,68 @@ fn layer_kernels_equal_their_definitions(devices: &[CudaOnCpu]) {
     }
 }
 
+// ---- measure.cu ----
+
+/// The measurement reductions: `y += alpha·x` bit for bit the CPU's expression; the squared norm
+/// and the squared distance, over several buffers, within γ_n (u = 2⁻⁵³) of sequential f64 sums.
+fn measure_kernels_equal_their_definitions(devices: &[CudaOnCpu]) {
+    let mut s = 31u64;
+    let gamma = |n: usize| {
+        let nu = n as f64 * f64::powi(2.0, -53);
+        nu / (1.0 - nu)
+    };
+    for dev in devices {
+        let d: &dyn Device = dev;
+        let parts = [1usize, 300, 5000];
+        let xs: Vec<Vec<f32>> = parts.iter().map(|n| values(&mut s, *n)).collect();
+        let ys: Vec<Vec<f64>> = parts
+            .iter()
+            .map(|n| {
+                values(&mut s, *n)
+                    .iter()
+                    .map(|v| f64::from(*v) * 1.7)
+                    .collect()
+            })
+            .collect();
+        let alpha = 0.3;
+        let mut yd: Vec<_> = ys.iter().map(|y| d.upload(y).unwrap()).collect();
+        let xd: Vec<_> = xs.iter().map(|x| d.upload(x).unwrap()).collect();
+        for (x, y) in xd.iter().zip(yd.iter_mut()) {
+            axpy_on(d, alpha, x, y).unwrap();
+        }
+        let mut want: Vec<Vec<f64>> = ys.clone();
+        for (w, x) in want.iter_mut().zip(&xs) {
+            w.iter_mut()
+                .zip(x)
+                .for_each(|(a, b)| *a += f64::from(*b) * alpha);
+        }
+        for (g, w) in yd.iter().zip(&want) {
+            assert_eq!(d.download_all(g).unwrap(), *w, "axpy");
+        }
+        let n: usize = parts.iter().sum();
+        let sq: f64 = want.iter().flatten().map(|v| v * v).sum();
+        let got = norm_sq_f64_on(d, &yd).unwrap();
+        assert!(
+            (got - sq).abs() <= 2.0 * gamma(n) * sq,
+            "norm {got} vs {sq}"
+        );
+        let dist: f64 = xs
+            .iter()
+            .flatten()
+            .zip(want.iter().flatten())
+            .map(|(x, y)| (f64::from(*x) - y) * (f64::from(*x) - y))
+            .sum();
+        let got = sq_distance_on(d, &xd, &yd).unwrap();
+        assert!(
+            (got - dist).abs() <= 2.0 * gamma(n) * dist,
+            "distance {got} vs {dist}"
+        );
+    }
+    for f in ["axpy_f64", "norm_sq_f64", "sq_distance_f64"] {
+        compared(KernelSource::Measure, f);
+    }
+}
+
 /// The `__global__` function names of a source, read from its text (comments skipped).
 fn global_functions(text: &str) -> Vec<String> {
     let code: String = text
@@ -786,6 +849,7 @@ fn every_kernel_runs_on_the_cpu_and_matches_the_cpu_backend() {
     si_update_equals_the_cpu_reference(&devices);
     tensor_kernels_equal_their_definitions(&devices);
     layer_kernels_equal_their_definitions(&devices);
+    measure_kernels_equal_their_definitions(&devices);
 
     let compiled: BTreeSet<String> = compiled_kernels()
         .into_iter()

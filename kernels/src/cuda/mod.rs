@@ -20,6 +20,7 @@ pub mod iso_plan;
 pub mod isotropic;
 pub mod layout;
 mod libs;
+pub mod measure;
 pub mod nearest;
 pub mod on_cpu;
 pub mod pointwise;

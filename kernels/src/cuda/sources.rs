@@ -39,6 +39,8 @@ pub enum KernelSource {
     BatchNorm,
     /// `pointwise.cu`: ReLU, pooling, residual additions and the head's cross-entropy.
     Pointwise,
+    /// `measure.cu`: the f64 reductions of a gradient measurement.
+    Measure,
 }
 
 mod table {
@@ -57,13 +59,14 @@ fn text(file: &str) -> &'static str {
         "im2col.cu" => include_str!("../../cuda/im2col.cu"),
         "batchnorm.cu" => include_str!("../../cuda/batchnorm.cu"),
         "pointwise.cu" => include_str!("../../cuda/pointwise.cu"),
+        "measure.cu" => include_str!("../../cuda/measure.cu"),
         _ => "",
     }
 }
 
 impl KernelSource {
     /// Every kernel source.
-    pub const ALL: [KernelSource; 7] = [
+    pub const ALL: [KernelSource; 8] = [
         Self::Isotropic,
         Self::Nearest,
         Self::SiUpdate,
@@ -71,6 +74,7 @@ impl KernelSource {
         Self::Im2col,
         Self::BatchNorm,
         Self::Pointwise,
+        Self::Measure,
     ];
 
     /// The file name under `kernels/cuda/`.
@@ -83,6 +87,7 @@ impl KernelSource {
             Self::Im2col => "im2col.cu",
             Self::BatchNorm => "batchnorm.cu",
             Self::Pointwise => "pointwise.cu",
+            Self::Measure => "measure.cu",
         }
     }
 
@@ -126,6 +131,7 @@ impl KernelSource {
                 "avgpool_forward_f32",
                 "avgpool_backward_f32",
             ],
+            Self::Measure => &["axpy_f64", "norm_sq_f64", "sq_distance_f64"],
         }
     }
 }
