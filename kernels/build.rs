@@ -39,6 +39,11 @@ mod on_cpu {
             .flag_if_supported("-Wno-unknown-pragmas")
             .flag_if_supported("-Wno-unused-parameter")
             .file(cuda.join("on_cpu/runtime.cpp"));
+        // fmaf as one instruction rather than a library call, where the machine that builds is
+        // the one that runs (fma is correctly rounded either way: the same bits).
+        if std::env::var("TARGET").ok() == std::env::var("HOST").ok() && host_has_fma() {
+            build.flag("-mfma");
+        }
         let mut symbols = Vec::new();
         for (file, headers) in MODULES.iter().copied().chain([SELFTEST]) {
             let text = std::fs::read_to_string(cuda.join(file))
@@ -54,6 +59,16 @@ mod on_cpu {
         std::fs::write(&path, registry(&symbols)).expect("OUT_DIR is writable");
         build.file(&path);
         build.compile("cuda_on_cpu");
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn host_has_fma() -> bool {
+        std::is_x86_feature_detected!("fma")
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn host_has_fma() -> bool {
+        false
     }
 
     fn stem(file: &str) -> String {

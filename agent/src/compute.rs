@@ -98,9 +98,7 @@ impl ComputePool {
         let total = task.points.len() as u64 * spec.schedule.iterations;
         running.steps_total.store(total, Ordering::Relaxed);
         let pool = Arc::clone(&self.pool);
-        // Networks train on the CPU in this build (the spec rejects backend = "cuda" for them).
-        let on_gpu = matches!(spec.workload, Workload::Isotropic { .. })
-            && crate::gpu::use_gpu(spec.execution.backend, self.gpu);
+        let on_gpu = crate::gpu::use_gpu(spec.execution.backend, self.gpu);
         let backend = match crate::gpu::backend_for(on_gpu) {
             Ok(b) => b,
             Err(why) => return Outcome::Error(format!("execution.backend: {why}")),
@@ -139,8 +137,8 @@ enum TaskError {
     Data(sweep_nn::data::DataError),
 }
 
-/// Runs a task's points on `pool` (blocking): isotropic chains on the CPU or the GPU, or network
-/// training on the CPU with the task's data set (read through `data`).
+/// Runs a task's points on `pool` (blocking) on `backend`: isotropic chains, or network training
+/// with the task's data set (read through `data`).
 fn run_task(
     spec: &sweep_spec::SweepSpec,
     points: &[v1::PointAssignment],
@@ -162,7 +160,13 @@ fn run_task(
             let data = data.get(w).map_err(TaskError::Data)?;
             let batch = network_batch(spec, w, points);
             pool.install(|| {
-                sweep_nn::sweep::run_network(&batch, &data.train, data.test.as_ref(), observer)
+                sweep_nn::sweep::run_network_on(
+                    backend,
+                    &batch,
+                    &data.train,
+                    data.test.as_ref(),
+                    observer,
+                )
             })
             .map_err(TaskError::Kernel)
         }

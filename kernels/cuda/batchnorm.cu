@@ -68,3 +68,29 @@ extern "C" __global__ void bn_backward_f32(const float* __restrict__ y,
         dx[base + i] = s * (g - mean_dy - yv * mean_dyy);
     }
 }
+
+// Evaluation mode: each channel normalised by given statistics (PyTorch's running mean and
+// variance), y = (x − f32(μ))·s with s = f32(1/√(σ² + ε)), the CPU's bn_apply.
+extern "C" __global__ void bn_apply_f32(const float* __restrict__ x, long long m, double eps,
+                                        const double* __restrict__ mean,
+                                        const double* __restrict__ var,
+                                        float* __restrict__ y, float* __restrict__ inv_std) {
+    const size_t base = (size_t)blockIdx.x * (size_t)m;
+    const float inv = (float)(1.0 / sqrt(var[blockIdx.x] + eps));
+    const float mean_f = (float)mean[blockIdx.x];
+    for (long long i = threadIdx.x; i < m; i += blockDim.x) y[base + i] = (x[base + i] - mean_f) * inv;
+    if (threadIdx.x == 0) inv_std[blockIdx.x] = inv;
+}
+
+// PyTorch's running statistics after one training-mode pass: r ← (1 − m)·r + m·b per channel,
+// the variance's batch value made unbiased by `unbias` = count/(count − 1) (the CPU trainer's).
+extern "C" __global__ void bn_running_f64(int channels, double momentum, double unbias,
+                                          const double* __restrict__ batch_mean,
+                                          const double* __restrict__ batch_var,
+                                          double* __restrict__ run_mean,
+                                          double* __restrict__ run_var) {
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < channels; c += gridDim.x * blockDim.x) {
+        run_mean[c] = (1.0 - momentum) * run_mean[c] + momentum * batch_mean[c];
+        run_var[c] = (1.0 - momentum) * run_var[c] + momentum * batch_var[c] * unbias;
+    }
+}

@@ -14,4 +14,5 @@ pub const MODULES: &[(&str, &[&str])] = &[
     ("batchnorm.cu", &[]),
     ("pointwise.cu", &[]),
     ("measure.cu", &[]),
+    ("batch.cu", &["philox.cuh"]),
 ];

@@ -66,21 +66,28 @@ extern "C" __global__ void maxpool_backward_f32(PoolShape s, const unsigned* __r
 }
 
 // Per sample j of logits [classes, n]: term[j] = log Σ exp(logit) − logit[label], and
-// dlogits = (softmax − onehot)/n, in f32 with the CPU's order of operations.
+// dlogits = (softmax − onehot)/n, in f32 with the CPU's order of operations, and hit[j] = 1 when
+// the largest logit (ties to the lowest class) is the label's (the test accuracy).
 extern "C" __global__ void cross_entropy_f32(int classes, int n, const float* __restrict__ logits,
                                              const unsigned* __restrict__ labels,
                                              float* __restrict__ dlogits,
-                                             float* __restrict__ term) {
+                                             float* __restrict__ term,
+                                             unsigned* __restrict__ hit) {
     const float inv_n = 1.0f / (float)n;
     for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < n; j += gridDim.x * blockDim.x) {
         float mx = logits[j];
+        int best = 0;
         for (int c = 1; c < classes; ++c)
-            if (logits[(size_t)c * n + j] > mx) mx = logits[(size_t)c * n + j];
+            if (logits[(size_t)c * n + j] > mx) {
+                mx = logits[(size_t)c * n + j];
+                best = c;
+            }
         float z = 0.0f;
         for (int c = 0; c < classes; ++c) z += expf(logits[(size_t)c * n + j] - mx);
         const float log_z = logf(z) + mx;
         const unsigned label = labels[j];
         term[j] = log_z - logits[(size_t)label * n + j];
+        hit[j] = (unsigned)best == label ? 1u : 0u;
         for (int c = 0; c < classes; ++c) {
             float p = expf(logits[(size_t)c * n + j] - log_z);
             float target = (unsigned)c == label ? 1.0f : 0.0f;

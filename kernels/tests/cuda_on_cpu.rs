@@ -14,7 +14,10 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use sweep_kernels::PointSummary;
-use sweep_kernels::cuda::batchnorm::{bn_backward_on, bn_error_bound, bn_forward_on};
+use sweep_kernels::cuda::batch::{DeviceImages, batch_indices_on, gather_batch_on};
+use sweep_kernels::cuda::batchnorm::{
+    bn_apply_on, bn_backward_on, bn_error_bound, bn_forward_on, bn_running_on,
+};
 use sweep_kernels::cuda::entropy::estimate_on;
 use sweep_kernels::cuda::iso_plan::Plan;
 use sweep_kernels::cuda::isotropic::run_isotropic_planned;
@@ -24,7 +27,7 @@ use sweep_kernels::cuda::nearest::{
 };
 use sweep_kernels::cuda::on_cpu::compiled_kernels;
 use sweep_kernels::cuda::pointwise::{
-    PoolShape, add_on, avgpool_backward_on, avgpool_forward_on, cross_entropy_on,
+    CrossEntropyOut, PoolShape, add_on, avgpool_backward_on, avgpool_forward_on, cross_entropy_on,
     maxpool_backward_on, maxpool_forward_on, relu_backward_on, relu_forward_on,
 };
 use sweep_kernels::cuda::si_update::{si_update_cpu, si_update_groups_on, si_update_host};
@@ -709,18 +712,41 @@ fn layer_kernels_equal_their_definitions(devices: &[CudaOnCpu]) {
             .map(|v| 4.0 * v)
             .collect();
         let labels: Vec<u32> = (0..n).map(|j| (j * 7 % classes) as u32).collect();
+        // Ties: sample 0's logits all equal (the lowest class wins), sample 1's top two equal.
+        let mut logits = logits;
+        (0..classes).for_each(|c| logits[c * n] = 0.5);
+        let top = (0..classes)
+            .map(|c| logits[c * n + 1])
+            .fold(f32::NEG_INFINITY, f32::max);
+        logits[3 * n + 1] = top;
+        logits[6 * n + 1] = top;
         let mut dl = d.zeros::<f32>(classes * n).unwrap();
         let mut term = d.zeros::<f32>(n).unwrap();
+        let mut hit = d.upload(&vec![7u32; n]).unwrap();
         cross_entropy_on(
             d,
             (classes, n),
             &d.upload(&logits).unwrap(),
             &d.upload(&labels).unwrap(),
-            &mut dl,
-            &mut term,
+            CrossEntropyOut {
+                dlogits: &mut dl,
+                term: &mut term,
+                hit: &mut hit,
+            },
         )
         .unwrap();
         let (dl, term) = (d.download_all(&dl).unwrap(), d.download_all(&term).unwrap());
+        let hit = d.download_all(&hit).unwrap();
+        for j in 0..n {
+            let mut best = 0;
+            for c in 1..classes {
+                if logits[c * n + j] > logits[best * n + j] {
+                    best = c;
+                }
+            }
+            assert_eq!(hit[j], u32::from(best == labels[j] as usize), "hit {j}");
+        }
+        assert_eq!(hit[0], u32::from(labels[0] == 0), "a tie goes to class 0");
         for j in 0..n {
             let col = |c: usize| f64::from(logits[c * n + j]);
             let mx = (0..classes).map(col).fold(f64::NEG_INFINITY, f64::max);
@@ -755,6 +781,154 @@ fn layer_kernels_equal_their_definitions(devices: &[CudaOnCpu]) {
     ] {
         compared(KernelSource::Pointwise, f);
     }
+}
+
+/// Evaluation-mode BatchNorm and the running statistics: bit for bit the CPU layer's and the
+/// CPU trainer's f64/f32 expressions, written out here, on given statistics.
+fn evaluation_batchnorm_equals_the_cpu_arithmetic(devices: &[CudaOnCpu]) {
+    let mut s = 29u64;
+    for dev in devices {
+        let d: &dyn Device = dev;
+        for (channels, m) in [(1, 1), (3, 7), (5, 300)] {
+            let x: Vec<f32> = values(&mut s, channels * m)
+                .iter()
+                .map(|v| 2.0 * v - 0.3)
+                .collect();
+            let mean: Vec<f64> = values(&mut s, channels)
+                .iter()
+                .map(|v| f64::from(*v) * 0.7)
+                .collect();
+            let var: Vec<f64> = values(&mut s, channels)
+                .iter()
+                .map(|v| 0.1 + f64::from(*v).abs() * 3.0)
+                .collect();
+            let eps = 1e-5f32;
+            let mut yd = d.zeros::<f32>(channels * m).unwrap();
+            let (md, vd) = (d.upload(&mean).unwrap(), d.upload(&var).unwrap());
+            let inv = bn_apply_on(
+                d,
+                &d.upload(&x).unwrap(),
+                channels,
+                m,
+                eps,
+                &md,
+                &vd,
+                &mut yd,
+            )
+            .unwrap();
+            let (y, inv) = (d.download_all(&yd).unwrap(), d.download_all(&inv).unwrap());
+            for c in 0..channels {
+                let s_want = (1.0 / (var[c] + f64::from(eps)).sqrt()) as f32;
+                assert_eq!(inv[c].to_bits(), s_want.to_bits(), "bn_apply scale");
+                for i in 0..m {
+                    let want = (x[c * m + i] - mean[c] as f32) * s_want;
+                    assert_eq!(y[c * m + i].to_bits(), want.to_bits(), "bn_apply y");
+                }
+            }
+            // Two folds of batch statistics over `count` values into (0, 1) starts.
+            let (mut rm, mut rv) = (
+                d.upload(&vec![0.0f64; channels]).unwrap(),
+                d.upload(&vec![1.0f64; channels]).unwrap(),
+            );
+            let (mut want_m, mut want_v) = (vec![0.0f64; channels], vec![1.0f64; channels]);
+            for count in [m.max(2), 1] {
+                let momentum = 0.1;
+                bn_running_on(d, momentum, (&md, &vd, count), &mut rm, &mut rv).unwrap();
+                let unbias = if count > 1 {
+                    count as f64 / (count - 1) as f64
+                } else {
+                    1.0
+                };
+                for c in 0..channels {
+                    want_m[c] = (1.0 - momentum) * want_m[c] + momentum * mean[c];
+                    want_v[c] = (1.0 - momentum) * want_v[c] + momentum * var[c] * unbias;
+                }
+            }
+            assert_eq!(d.download_all(&rm).unwrap(), want_m, "running mean");
+            assert_eq!(d.download_all(&rv).unwrap(), want_v, "running variance");
+        }
+    }
+    compared(KernelSource::BatchNorm, "bn_apply_f32");
+    compared(KernelSource::BatchNorm, "bn_running_f64");
+}
+
+// ---- batch.cu ----
+
+/// Mini-batch indices against the Philox stream of `sweep_kernels::rng` (the CPU sampler's
+/// formula; `sweep-nn`'s own sampler is compared in its tests), and the gathered batch against
+/// the CPU's normalisation written out, including an index past the set (NaN, label 0).
+fn batch_kernels_equal_the_cpu_sampler_and_gather(devices: &[CudaOnCpu]) {
+    use sweep_kernels::rng::{Stream, counter, philox_key, philox4x32_10};
+    for dev in devices {
+        let d: &dyn Device = dev;
+        for (seed, iteration, n_items, batch) in [
+            (3u64, 0u64, 50_000usize, 1usize),
+            (77, 12_345, 60_000, 130),
+            (u64::MAX, (1 << 63) + 5, 7, 33),
+        ] {
+            let mut out = d.zeros::<u32>(batch).unwrap();
+            batch_indices_on(d, seed, iteration, n_items, &mut out).unwrap();
+            let got = d.download_all(&out).unwrap();
+            let key = philox_key(seed);
+            let want: Vec<u32> = (0..batch)
+                .map(|j| {
+                    let b = philox4x32_10(
+                        counter((j / 4) as u32, iteration, Stream::BatchIndices),
+                        key,
+                    );
+                    ((u64::from(b[j % 4]) * n_items as u64) >> 32) as u32
+                })
+                .collect();
+            assert_eq!(got, want, "indices of iteration {iteration}");
+        }
+        let (len, channels, plane, classes) = (9usize, 3usize, 5usize, 4usize);
+        let pixels: Vec<u8> = (0..len * channels * plane)
+            .map(|i| (i * 37 % 256) as u8)
+            .collect();
+        let labels: Vec<u8> = (0..len).map(|i| (i % classes) as u8).collect();
+        let mean = [0.49, 0.48, 0.45];
+        let std = [0.25, 0.24, 0.26];
+        let scale: Vec<f64> = std.iter().map(|s| 1.0 / (255.0 * s)).collect();
+        let shift: Vec<f64> = mean.iter().zip(&std).map(|(m, s)| m / s).collect();
+        let set = DeviceImages::upload(
+            d,
+            &pixels,
+            &labels,
+            (channels, plane),
+            classes,
+            (&scale, &shift),
+        )
+        .unwrap();
+        let idx = [8u32, 0, 3, 3, 42];
+        let mut x = d.zeros::<f32>(channels * idx.len() * plane).unwrap();
+        let mut l = d.zeros::<u32>(idx.len()).unwrap();
+        gather_batch_on(d, &set, &d.upload(&idx).unwrap(), &mut x, &mut l).unwrap();
+        let (x, l) = (d.download_all(&x).unwrap(), d.download_all(&l).unwrap());
+        for (j, &i) in idx.iter().enumerate() {
+            let i = i as usize;
+            assert_eq!(l[j], if i < len { u32::from(labels[i]) } else { 0 });
+            for c in 0..channels {
+                for p in 0..plane {
+                    let got = x[(c * idx.len() + j) * plane + p];
+                    if i >= len {
+                        assert!(got.is_nan(), "an index past the set reads nothing");
+                        continue;
+                    }
+                    let px = f64::from(pixels[(i * channels + c) * plane + p]);
+                    let want = (px * scale[c] - shift[c]) as f32;
+                    assert_eq!(got.to_bits(), want.to_bits(), "pixel");
+                }
+            }
+        }
+        assert!(
+            DeviceImages::upload(d, &pixels, &labels, (channels, plane), 2, (&scale, &shift))
+                .unwrap_err()
+                .to_string()
+                .contains("not below 2 classes")
+        );
+    }
+    compared(KernelSource::Batch, "batch_indices_u32");
+    compared(KernelSource::Batch, "gather_batch_f32");
 }
 
 // ---- measure.cu ----
@@ -849,7 +1023,9 @@ fn every_kernel_runs_on_the_cpu_and_matches_the_cpu_backend() {
     si_update_equals_the_cpu_reference(&devices);
     tensor_kernels_equal_their_definitions(&devices);
     layer_kernels_equal_their_definitions(&devices);
+    evaluation_batchnorm_equals_the_cpu_arithmetic(&devices);
     measure_kernels_equal_their_definitions(&devices);
+    batch_kernels_equal_the_cpu_sampler_and_gather(&devices);
 
     let compiled: BTreeSet<String> = compiled_kernels()
         .into_iter()

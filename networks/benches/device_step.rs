@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use sweep_kernels::cuda::{Device, default_device};
 use sweep_nn::data::{BatchSampler, Dataset};
-use sweep_nn::device::DeviceTrainer;
+use sweep_nn::device::{DeviceSet, DeviceTrainer};
 use sweep_nn::train::{Trainer, Update};
 use sweep_nn::{Architecture, Network};
 
@@ -99,10 +99,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         let sampler = || BatchSampler::new(7, data.len(), batch);
         let mut cpu = Trainer::new(&net, &data, sampler(), si.clone());
         let cpu_ms = median_ms(reps, || Ok(cpu.step(update).map(|_| ())?))?;
-        let mut one = DeviceTrainer::new(device, &net, &data, sampler(), &si)?;
+        let on_device = DeviceSet::upload(device, &data)?;
+        let mut one = DeviceTrainer::new(device, &net, &on_device, sampler(), &si)?;
         let one_ms = median_ms(reps, || Ok(one.step(update).map(|_| ())?))?;
         let mut many: Vec<DeviceTrainer<'_>> = (0..points)
-            .map(|_| DeviceTrainer::new(device, &net, &data, sampler(), &si))
+            .map(|_| DeviceTrainer::new(device, &net, &on_device, sampler(), &si))
             .collect::<Result<_, _>>()?;
         let many_ms = median_ms(reps.div_ceil(2), || {
             for t in many.iter_mut() {

@@ -311,10 +311,11 @@ fn gpu_passes_and_steps_follow_the_cpu() {
 
 fn steps_follow_the_cpu_trainer(dev: &dyn Device) {
     use sweep_nn::data::{BatchSampler, Dataset};
-    use sweep_nn::device::DeviceTrainer;
+    use sweep_nn::device::{DeviceSet, DeviceTrainer};
     use sweep_nn::models::{Architecture, Network};
     use sweep_nn::train::{Trainer, Update};
     let data = Dataset::synthetic(7, 3);
+    let on_device = DeviceSet::upload(dev, &data).unwrap();
     for arch in [
         Architecture::ConvNet { c: 2 },
         Architecture::ResNet18 { k: 1 },
@@ -330,10 +331,17 @@ fn steps_follow_the_cpu_trainer(dev: &dyn Device) {
             let (net, si) =
                 Network::<f32>::initial(arch, data.c, data.classes, 1, 4, 1.0, 10.0).unwrap();
             let mut cpu =
-                Trainer::new(&net, &data, BatchSampler::new(9, data.len(), 4), si.clone());
-            let mut gpu =
-                DeviceTrainer::new(dev, &net, &data, BatchSampler::new(9, data.len(), 4), &si)
-                    .unwrap();
+                Trainer::new(&net, &data, BatchSampler::new(9, data.len(), 4), si.clone())
+                    .track_running_stats(0.1);
+            let mut gpu = DeviceTrainer::new(
+                dev,
+                &net,
+                &on_device,
+                BatchSampler::new(9, data.len(), 4),
+                &si,
+            )
+            .unwrap()
+            .track_running_stats(0.1);
             let steps = 5;
             let tolerance = 1e-3 * steps as f64;
             for _ in 0..steps {
@@ -363,9 +371,326 @@ fn steps_follow_the_cpu_trainer(dev: &dyn Device) {
                 f64::from(worst) <= tolerance,
                 "{arch:?} {update:?}: weights {worst}"
             );
+            // PyTorch's running statistics, kept on the device through the same five passes.
+            let (rc, rg) = (cpu.running_stats().unwrap(), gpu.running_stats().unwrap());
+            assert_eq!(rc.len(), rg.len(), "BatchNorm layers");
+            for (c, g) in rc.iter().zip(rg) {
+                let g = g.download(dev).unwrap();
+                for (x, y) in c.mean.iter().zip(&g.mean).chain(c.var.iter().zip(&g.var)) {
+                    assert!(
+                        (x - y).abs() <= tolerance * (x.abs() + 1e-3),
+                        "{arch:?} {update:?}: running statistic {x} vs {y}"
+                    );
+                }
+            }
             println!(
                 "cuda on cpu: {arch:?} {update:?}: {steps} steps, weights within {worst:.1e} (tolerance {tolerance:.0e})"
             );
         }
+    }
+}
+
+/// The device's batches are the CPU sampler's and the CPU's normalisation, bit for bit.
+#[test]
+fn device_batches_are_the_cpu_samplers() {
+    use sweep_kernels::cuda::batch::batch_indices_on;
+    use sweep_nn::data::{BatchSampler, Dataset};
+    use sweep_nn::device::{DeviceBatch, DeviceSet};
+    let cpu_dev = CudaOnCpu::default();
+    let dev: &dyn Device = &cpu_dev;
+    let data = Dataset::synthetic(21, 5);
+    let set = DeviceSet::upload(dev, &data).unwrap();
+    for (seed, batch) in [(1u64, 1usize), (9, 7), (u64::MAX - 3, 33)] {
+        let sampler = BatchSampler::new(seed, data.len(), batch);
+        for t in [0u64, 1, 1_000_003, (1 << 63) + 11] {
+            let mut idx = dev.zeros::<u32>(batch).unwrap();
+            batch_indices_on(dev, seed, t, data.len(), &mut idx).unwrap();
+            let want = sampler.indices(t);
+            let got: Vec<usize> = dev
+                .download_all(&idx)
+                .unwrap()
+                .iter()
+                .map(|i| *i as usize)
+                .collect();
+            assert_eq!(got, want, "seed {seed} iteration {t}");
+            let b = DeviceBatch::gather(dev, &set, &idx).unwrap();
+            let (x, labels) = data.batch::<f32>(&want);
+            let xd = b.x.download(dev).unwrap();
+            assert_eq!((xd.c, xd.n, xd.h, xd.w), (x.c, x.n, x.h, x.w));
+            assert!(
+                xd.data
+                    .iter()
+                    .zip(&x.data)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "gathered pixels"
+            );
+            assert_eq!(b.labels.len(), labels.len());
+        }
+    }
+}
+
+/// A gradient measurement on the device against the CPU's (same weights, chunks and fresh
+/// batches): the full-batch loss, ‖∇L‖ and the mini-batch spread within the passes' depth bound
+/// (the f64 sums differ only in order), and the recorded BatchNorm statistics likewise; then the
+/// test evaluation in evaluation mode with the same statistics: loss within the bound and the
+/// same correct count.
+#[test]
+fn device_measurements_follow_the_cpu() {
+    use sweep_nn::data::{BatchSampler, Dataset};
+    use sweep_nn::device::measure::{evaluate_on, gradient_statistics_on};
+    use sweep_nn::device::{DeviceSet, DeviceTrainer};
+    use sweep_nn::models::{Architecture, Network};
+    use sweep_nn::train::{Trainer, Update, gradient_statistics_recording};
+    let dev = CudaOnCpu::default();
+    let data = Dataset::synthetic(23, 7);
+    let test = Dataset::synthetic(9, 8);
+    let (train_set, test_set) = (
+        DeviceSet::upload(&dev, &data).unwrap(),
+        DeviceSet::upload(&dev, &test).unwrap(),
+    );
+    for arch in [
+        Architecture::ConvNet { c: 2 },
+        Architecture::ResNet18 { k: 1 },
+    ] {
+        let (net, si) =
+            Network::<f32>::initial(arch, data.c, data.classes, 1, 4, 1.0, 10.0).unwrap();
+        let sampler = BatchSampler::new(5, data.len(), 4);
+        let update = Update::FixedElr { elr: 1e-3, wd: 0.1 };
+        // Two steps so the running statistics exist, on both.
+        let mut cpu = Trainer::new(&net, &data, sampler, si.clone()).track_running_stats(0.1);
+        let mut gpu = DeviceTrainer::new(&dev, &net, &train_set, sampler, &si)
+            .unwrap()
+            .track_running_stats(0.1);
+        for _ in 0..2 {
+            cpu.step(update).unwrap();
+            gpu.step(update).unwrap();
+        }
+        let tolerance = 4e-3;
+        let close = |what: &str, x: f64, y: f64| {
+            assert!(
+                (x - y).abs() <= tolerance * x.abs().max(1e-6),
+                "{arch:?} {what}: cpu {x} vs device {y}"
+            );
+        };
+        let (want, bn) =
+            gradient_statistics_recording(&net, &data, cpu.weights(), 10, &sampler, 1 << 63, 3)
+                .unwrap();
+        let (got, rec) =
+            gradient_statistics_on(gpu.at_weights(), &train_set, 10, &sampler, 1 << 63, 3, true)
+                .unwrap();
+        close("full loss", want.full_loss, got.full_loss);
+        close(
+            "full gradient norm",
+            want.full_grad_norm,
+            got.full_grad_norm,
+        );
+        close("mini-batch spread", want.stoch_grad_rms, got.stoch_grad_rms);
+        assert_eq!(got.samples, 3);
+        assert_eq!(
+            (rec.chunks.len(), rec.batches.len()),
+            (bn.chunks.len(), bn.batches.len())
+        );
+        for (c, g) in bn
+            .chunks
+            .iter()
+            .chain(&bn.batches)
+            .zip(rec.chunks.iter().chain(&rec.batches))
+        {
+            for (c, g) in c.iter().zip(g) {
+                let g = g.download(&dev).unwrap();
+                assert_eq!(c.count, g.count);
+                for (x, y) in c.mean.iter().zip(&g.mean).chain(c.var.iter().zip(&g.var)) {
+                    assert!(
+                        (x - y).abs() <= tolerance * (x.abs() + 1e-3),
+                        "{arch:?} recorded statistic"
+                    );
+                }
+            }
+        }
+        println!(
+            "cuda on cpu: {arch:?} measurement: loss {:.3e}, |grad| {:.3e}, spread {:.3e} relative (tolerance {tolerance:.0e})",
+            (want.full_loss - got.full_loss).abs() / want.full_loss,
+            (want.full_grad_norm - got.full_grad_norm).abs() / want.full_grad_norm,
+            (want.stoch_grad_rms - got.stoch_grad_rms).abs() / want.stoch_grad_rms,
+        );
+        // Evaluation mode with each side's running statistics.
+        let (x, labels) = test.batch::<f32>(&(0..test.len()).collect::<Vec<_>>());
+        let e = net
+            .evaluate(cpu.weights(), &x, &labels, cpu.running_stats().unwrap())
+            .unwrap();
+        let batch = test_set.range(&dev, 0..test.len()).unwrap();
+        let out = evaluate_on(gpu.at_weights(), &batch, gpu.running_stats().unwrap()).unwrap();
+        close("test loss", e.loss, f64::from(out.loss));
+        assert_eq!(e.correct, out.correct, "{arch:?} test hits");
+        // Statistics for the wrong number of layers are refused, naming the counts.
+        let err =
+            evaluate_on(gpu.at_weights(), &batch, &gpu.running_stats().unwrap()[1..]).unwrap_err();
+        assert!(err.to_string().contains("BatchNorm layers"), "{err}");
+    }
+}
+
+/// A short network sweep point (ConvNet(1), 120 steps, with a test set) on the cuda-on-cpu device
+/// against the CPU backend. The batch stream is the same bit for bit, so the two differ only by
+/// the f32 rounding of the passes (relative ~1e-6 a pass); max pooling and ReLU turn that into
+/// chaos at useful rates (two trajectories part after ~30 steps at η‖g‖/‖w‖ ≈ 1 %), where the
+/// summaries can only agree statistically: within 3σ of their combined standard errors. At a
+/// rate of 1e-6 nothing is amplified, and every summary (entropy, tr Σ, ‖∇L‖², test loss)
+/// agrees within 1e-4 relative, which is what catches a device path that measures or samples the
+/// wrong weights. (`wd_eff` on the sphere is a difference of nearly equal norms at that rate: it is
+/// checked within its standard error.)
+#[test]
+fn a_network_sweep_point_on_the_device_matches_the_cpu_backend() {
+    use sweep_kernels::Backend;
+    use sweep_kernels::PointSummary;
+    use sweep_kernels::entropy::EstimatorMode;
+    use sweep_kernels::isotropic::{ChainPoint, EntropySchedule, Schedule};
+    use sweep_kernels::observer::NoObserver;
+    use sweep_nn::data::{Dataset, Split};
+    use sweep_nn::models::Architecture;
+    use sweep_nn::sweep::{NetworkBatch, run_network_on};
+    use sweep_theory::Protocol;
+    let device: &'static CudaOnCpu = Box::leak(Box::new(CudaOnCpu::default()));
+    let data = Dataset::synthetic(5, 6);
+    let test = Dataset::synthetic_split(
+        5,
+        3,
+        Split::Test,
+        Some((data.mean.clone(), data.std.clone())),
+    );
+    let run = |protocol, (first, second), backend| -> PointSummary {
+        let batch = NetworkBatch {
+            arch: Architecture::ConvNet { c: 1 },
+            batch_size: 4,
+            head_norm: 10.0,
+            init_seed: 1,
+            grad_samples: 3,
+            measure_every: 20,
+            paper_logs: false,
+            protocol,
+            init_radius: 1.0,
+            schedule: Schedule {
+                iterations: 120,
+                log_every: 10,
+                average_last: 60,
+            },
+            entropy: EntropySchedule {
+                queue: 8,
+                every: 5,
+                log_every: 30,
+                average_last: 2,
+                mode: EstimatorMode::Reflected,
+            },
+            points: vec![ChainPoint {
+                point: 0,
+                replica: 0,
+                seed: 1000,
+                first,
+                second,
+            }],
+        };
+        run_network_on(backend, &batch, &data, Some(&test), &NoObserver)
+            .unwrap()
+            .pop()
+            .unwrap()
+    };
+    // (name, cpu, device, cpu SE, device SE) of the window's summaries.
+    let fields = |c: &PointSummary, d: &PointSummary| {
+        [
+            ("loss", c.loss_mean, d.loss_mean, c.loss_sem, d.loss_sem),
+            (
+                "radius",
+                c.radius_mean,
+                d.radius_mean,
+                c.radius_sem,
+                d.radius_sem,
+            ),
+            (
+                "trace_sigma",
+                c.trace_sigma,
+                d.trace_sigma,
+                c.trace_sigma_sem,
+                d.trace_sigma_sem,
+            ),
+            (
+                "full_grad_sq",
+                c.full_grad_sq,
+                d.full_grad_sq,
+                c.full_grad_sq_sem,
+                d.full_grad_sq_sem,
+            ),
+            (
+                "entropy_unit",
+                c.entropy_unit,
+                d.entropy_unit,
+                c.entropy_unit_sem,
+                d.entropy_unit_sem,
+            ),
+            ("test_loss", c.test_loss, d.test_loss, 0.0, 0.0),
+        ]
+    };
+    let within_se = |protocol: Protocol, what: &str, a: f64, b: f64, sa: f64, sb: f64| {
+        let se = (sa * sa + sb * sb).sqrt();
+        assert!(
+            a.is_finite() && b.is_finite() && (a - b).abs() <= 3.0 * se,
+            "{protocol:?} {what}: cpu {a} ± {sa}, device {b} ± {sb}"
+        );
+    };
+    for (protocol, hyper) in [
+        (Protocol::FixedLr, (1e-6, 0.05)),
+        (Protocol::FixedElr, (1e-6, 0.1)),
+        (Protocol::FixedSphere, (1e-6, 2.0)),
+    ] {
+        let clock = std::time::Instant::now();
+        let cpu = run(protocol, hyper, Backend::Cpu);
+        let dev = run(protocol, hyper, Backend::Cuda(device));
+        assert_eq!(cpu.status, dev.status, "{protocol:?}");
+        assert_eq!(
+            (cpu.iterations, cpu.entropy_estimates),
+            (dev.iterations, dev.entropy_estimates)
+        );
+        let mut worst: f64 = 0.0;
+        for (what, a, b, _, _) in fields(&cpu, &dev) {
+            let rel = (a - b).abs() / a.abs();
+            assert!(rel <= 1e-4, "{protocol:?} {what}: cpu {a}, device {b}");
+            worst = worst.max(rel);
+        }
+        if protocol == Protocol::FixedSphere {
+            within_se(
+                protocol,
+                "wd_eff",
+                cpu.wd_eff,
+                dev.wd_eff,
+                cpu.wd_eff_sem,
+                dev.wd_eff_sem,
+            );
+        } else {
+            assert!(
+                cpu.wd_eff.is_nan() && dev.wd_eff.is_nan(),
+                "wd_eff off the sphere"
+            );
+        }
+        assert_eq!(
+            cpu.test_accuracy, dev.test_accuracy,
+            "{protocol:?} test accuracy"
+        );
+        println!(
+            "cuda on cpu: {protocol:?} sweep point at rate 1e-6: summaries within {worst:.1e} relative of the cpu's (tolerance 1e-4), {:.0} s",
+            clock.elapsed().as_secs_f64()
+        );
+    }
+    // A useful rate, past the onset of chaos: agreement within the standard errors of the window
+    // batch means (the entropy's two estimates give no usable standard error; it is checked
+    // above).
+    let protocol = Protocol::FixedElr;
+    let (cpu, dev) = (
+        run(protocol, (2e-4, 0.1), Backend::Cpu),
+        run(protocol, (2e-4, 0.1), Backend::Cuda(device)),
+    );
+    assert_eq!(cpu.status, dev.status);
+    for (what, a, b, sa, sb) in fields(&cpu, &dev).into_iter().take(4) {
+        within_se(protocol, what, a, b, sa, sb);
+        println!(
+            "cuda on cpu: {protocol:?} at rate 2e-4: {what} cpu {a:.6} ± {sa:.2e}, device {b:.6} ± {sb:.2e}"
+        );
     }
 }

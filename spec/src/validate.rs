@@ -90,18 +90,6 @@ pub fn validate(raw: RawSpec) -> Result<SweepSpec, SpecError> {
     let entropy = entropy(&mut p, raw.entropy, schedule);
     let workload = workload(&mut p, raw.workload, schedule, entropy);
     let execution = execution(&mut p, raw.execution);
-    if let (Some(Workload::Network(n)), Some(e)) = (&workload, &execution)
-        && e.backend == Backend::Cuda
-    {
-        p.add(
-            "execution.backend",
-            format!(
-                "\"cuda\" runs isotropic chains only in this build; a {} trains on the CPU \
-                 (use \"cpu\" or \"auto\")",
-                n.kind.as_str()
-            ),
-        );
-    }
     let analysis = analysis(&mut p, raw.analysis);
     let design = match (protocol, &workload) {
         (Some(protocol), Some(workload)) => {

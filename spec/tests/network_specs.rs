@@ -195,8 +195,8 @@ fn network_rules_name_their_keys() {
         ),
         (
             "average_last = 5\n",
-            "average_last = 5\n[execution]\nbackend = \"cuda\"\n",
-            "execution.backend :: \"cuda\" runs isotropic chains only",
+            "average_last = 5\n[execution]\nbackend = \"gpu\"\n",
+            "execution.backend :: must be \"cpu\", \"cuda\" or \"auto\"",
         ),
     ];
     for (from, to, key) in cases {
@@ -252,4 +252,21 @@ fn a_bad_entropy_table_is_not_blamed_on_the_workload() {
         "{got:?}"
     );
     assert!(!got.iter().any(|p| p.starts_with("workload.")), "{got:?}");
+}
+
+/// Network specs run on a CUDA device when asked (`cuda`) or when one is usable (`auto`).
+#[test]
+fn network_specs_accept_every_backend() {
+    for (name, want) in [
+        ("cpu", Backend::Cpu),
+        ("cuda", Backend::Cuda),
+        ("auto", Backend::Auto),
+    ] {
+        let text = with(
+            "average_last = 5\n",
+            &format!("average_last = 5\n[execution]\nbackend = \"{name}\"\n"),
+        );
+        let spec = parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(spec.execution.backend, want, "{name}");
+    }
 }

@@ -1,5 +1,5 @@
 // The scheduler behind cuda_on_cpu.h: runs the blocks of a launch, each CUDA thread a fiber
-// (ucontext) on the calling OS thread, releasing block barriers and warp exchanges when every
+// on the calling OS thread (a hand-written stack switch on x86-64, ucontext elsewhere), releasing block barriers and warp exchanges when every
 // thread they wait for has arrived, in the order the schedule gives. The Rust side
 // (src/cuda/on_cpu.rs) checks the launch shape and spreads blocks over OS threads.
 
@@ -27,8 +27,83 @@ constexpr size_t kStack = 128 * 1024;
 
 enum class State { Ready, BlockWait, WarpWait, Exited };
 
+#if defined(__x86_64__)
+// A fiber switch without a system call (ucontext's swapcontext saves and restores the signal
+// mask, a syscall per switch, which dominated the emulation's time): pushes the callee-saved
+// registers and the SSE/x87 control words, stores the stack pointer in *save and resumes the
+// stack at `load`, where the same layout was pushed.
+extern "C" void ts_switch_stack(void** save, void* load);
+asm(R"(
+    .text
+    .globl ts_switch_stack
+    .type ts_switch_stack, @function
+ts_switch_stack:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size ts_switch_stack, .-ts_switch_stack
+)");
+
+// A saved execution context: the stack pointer where ts_switch_stack left it.
+struct Context {
+    void* sp = nullptr;
+};
+
+inline void switch_context(Context* save, Context* load) { ts_switch_stack(&save->sp, load->sp); }
+
+// A fresh context on `stack` (of `size` bytes) that enters `entry` (which never returns) with
+// this thread's floating-point control words.
+inline void make_context(Context* c, char* stack, size_t size, void (*entry)()) {
+    unsigned long long top = ((unsigned long long)(stack + size)) & ~15ull;
+    // Layout popped by ts_switch_stack: control words, r15 … rbp, return address; then the
+    // entry sees rsp ≡ 8 (mod 16), as after a call.
+    unsigned long long* sp = (unsigned long long*)(top - 72);
+    unsigned int mxcsr;
+    unsigned short fpucw;
+    asm volatile("stmxcsr %0" : "=m"(mxcsr));
+    asm volatile("fnstcw %0" : "=m"(fpucw));
+    sp[0] = (unsigned long long)mxcsr | ((unsigned long long)fpucw << 32);
+    for (int i = 1; i <= 6; ++i) sp[i] = 0;
+    sp[7] = (unsigned long long)entry;
+    sp[8] = 0;
+    c->sp = sp;
+}
+#else
+struct Context {
+    ucontext_t uc;
+};
+
+inline void switch_context(Context* save, Context* load) { swapcontext(&save->uc, &load->uc); }
+
+inline void make_context(Context* c, char* stack, size_t size, void (*entry)()) {
+    getcontext(&c->uc);
+    c->uc.uc_stack.ss_sp = stack;
+    c->uc.uc_stack.ss_size = size;
+    c->uc.uc_link = nullptr;
+    makecontext(&c->uc, entry, 0);
+}
+#endif
+
 struct Fiber {
-    ucontext_t ctx;
+    Context ctx;
     char* stack = nullptr;
     State state = State::Ready;
     int line = 0;
@@ -42,7 +117,7 @@ struct Fiber {
 
 // The scheduler of the OS thread: its fibers, kept between launches.
 struct Block {
-    ucontext_t sched;
+    Context sched;
     std::vector<std::unique_ptr<Fiber>> fibers;
     std::vector<unsigned long long> slots;
     std::vector<unsigned> order;
@@ -65,7 +140,7 @@ Fiber& me() { return *block().fibers[block().current]; }
 
 void yield_to_scheduler() {
     Block& b = block();
-    swapcontext(&b.fibers[b.current]->ctx, &b.sched);
+    switch_context(&b.fibers[b.current]->ctx, &b.sched);
 }
 
 void fiber_main() {
@@ -290,11 +365,7 @@ int cuda_on_cpu_run_blocks(const CudaOnCpuModule* module, const CudaOnCpuKernel*
         if (module->dynamic_shared) memset(module->dynamic_shared(), 0xff, module->dynamic_shared_bytes);
         for (size_t i = 0; i < b.n; ++i) {
             Fiber& f = *b.fibers[i];
-            getcontext(&f.ctx);
-            f.ctx.uc_stack.ss_sp = f.stack;
-            f.ctx.uc_stack.ss_size = kStack;
-            f.ctx.uc_link = nullptr;
-            makecontext(&f.ctx, fiber_main, 0);
+            make_context(&f.ctx, f.stack, kStack, fiber_main);
             f.state = State::Ready;
             f.idx = uint3{(unsigned)(i % block_dim[0]), (unsigned)(i / block_dim[0] % block_dim[1]),
                           (unsigned)(i / block_dim[0] / block_dim[1])};
@@ -305,7 +376,7 @@ int cuda_on_cpu_run_blocks(const CudaOnCpuModule* module, const CudaOnCpuKernel*
             for (unsigned i : b.order) {
                 b.current = i;
                 cuda_on_cpu_thread_idx = b.fibers[i]->idx;
-                swapcontext(&b.sched, &b.fibers[i]->ctx);
+                switch_context(&b.sched, &b.fibers[i]->ctx);
                 if (!b.error.empty()) break;
             }
             if (!b.error.empty()) break;

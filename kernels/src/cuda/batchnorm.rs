@@ -1,6 +1,7 @@
-//! BatchNorm without affine parameters in training mode on a CUDA device (`batchnorm.cu`), in the
-//! layout and arithmetic of the CPU layer (`sweep-nn`'s `layers::batchnorm`): a CNHW tensor of
-//! `channels` planes of `m` values each.
+//! BatchNorm without affine parameters on a CUDA device (`batchnorm.cu`), in the layout and
+//! arithmetic of the CPU layer (`sweep-nn`'s `layers::batchnorm`): a CNHW tensor of `channels`
+//! planes of `m` values each; training mode (batch statistics), evaluation mode (given
+//! statistics) and PyTorch's running statistics.
 //!
 //! Accuracy against the CPU: the per-channel sums run in f64 in another order (relative error
 //! ~m·2⁻⁵³), so μ and s = f32(1/√(σ²+ε)) round to the CPU's f32 values or one ulp away; then each
@@ -96,4 +97,82 @@ pub fn bn_backward_on(
     let args = Args::new().buf(y).buf(dy).buf(inv_std).val(&m_i).buf(dx);
     // SAFETY: matches bn_backward_f32's signature; lengths checked.
     unsafe { device.launch(KernelSource::BatchNorm, "bn_backward_f32", shape, args) }
+}
+
+/// Evaluation mode: normalises each of `channels` planes of `m` values of `x` by the given
+/// per-channel `mean` and (running) `var` into `y`, returning `s = f32(1/√(σ² + ε))` per channel.
+#[allow(clippy::too_many_arguments)]
+pub fn bn_apply_on(
+    device: &dyn Device,
+    x: &Buffer<f32>,
+    channels: usize,
+    m: usize,
+    eps: f32,
+    mean: &Buffer<f64>,
+    var: &Buffer<f64>,
+    y: &mut Buffer<f32>,
+) -> Result<Buffer<f32>, CudaError> {
+    let shape = check(x.len().min(y.len()), channels, m)?;
+    if mean.len() != channels || var.len() != channels {
+        return Err(CudaError::Launch(format!(
+            "statistics of {} and {} channels for {channels}",
+            mean.len(),
+            var.len()
+        )));
+    }
+    let inv_std = device.zeros(channels)?;
+    if channels == 0 || m == 0 {
+        return Ok(inv_std);
+    }
+    let (m_i, eps) = (m as i64, f64::from(eps));
+    let args = Args::new()
+        .buf(x)
+        .val(&m_i)
+        .val(&eps)
+        .buf(mean)
+        .buf(var)
+        .buf(y)
+        .buf(&inv_std);
+    // SAFETY: matches bn_apply_f32's signature; x and y hold channels·m values, the statistics
+    // and inv_std `channels` each.
+    unsafe { device.launch(KernelSource::BatchNorm, "bn_apply_f32", shape, args) }?;
+    Ok(inv_std)
+}
+
+/// Folds one training-mode pass's batch statistics (mean, biased variance, over `count` values
+/// per channel) into the running statistics with `momentum`, as PyTorch does (the variance
+/// made unbiased by `count/(count − 1)`).
+pub fn bn_running_on(
+    device: &dyn Device,
+    momentum: f64,
+    (batch_mean, batch_var, count): (&Buffer<f64>, &Buffer<f64>, usize),
+    run_mean: &mut Buffer<f64>,
+    run_var: &mut Buffer<f64>,
+) -> Result<(), CudaError> {
+    let channels = run_mean.len();
+    if [batch_mean.len(), batch_var.len(), run_var.len()] != [channels; 3] {
+        return Err(CudaError::Launch(
+            "running and batch statistics of different channel counts".into(),
+        ));
+    }
+    if channels == 0 {
+        return Ok(());
+    }
+    let unbias = if count > 1 {
+        count as f64 / (count - 1) as f64
+    } else {
+        1.0
+    };
+    let c = i32::try_from(channels).map_err(|_| CudaError::Launch("channels".into()))?;
+    let args = Args::new()
+        .val(&c)
+        .val(&momentum)
+        .val(&unbias)
+        .buf(batch_mean)
+        .buf(batch_var)
+        .buf(run_mean)
+        .buf(run_var);
+    let shape = Shape::linear(channels.div_ceil(THREADS as usize) as u32, THREADS, 0);
+    // SAFETY: matches bn_running_f64's signature; every buffer holds `channels` values.
+    unsafe { device.launch(KernelSource::BatchNorm, "bn_running_f64", shape, args) }
 }

@@ -24,6 +24,8 @@ unsafe impl Pod for f32 {}
 // SAFETY: as above.
 unsafe impl Pod for f64 {}
 // SAFETY: as above.
+unsafe impl Pod for u8 {}
+// SAFETY: as above.
 unsafe impl Pod for u32 {}
 // SAFETY: as above.
 unsafe impl Pod for u64 {}

@@ -11,6 +11,7 @@
 //! Nothing here panics when CUDA is absent: [`cuda_available`] and [`CudaBackend::probe`] check
 //! that the libraries load before any cudarc call, and every failure is a [`CudaError`].
 
+pub mod batch;
 pub mod batchnorm;
 pub mod device;
 mod driver;

@@ -142,20 +142,32 @@ pub fn maxpool_backward_on(
     }
 }
 
-/// The cross-entropy of `logits` (`[classes, n]`) against `labels` (each < classes): per sample
-/// the loss term into `term`, and `dL/dlogits` of the mean loss into `dlogits`.
+/// What [`cross_entropy_on`] writes per sample.
+#[derive(Debug)]
+pub struct CrossEntropyOut<'a> {
+    /// `dL/dlogits` of the mean loss, `[classes, n]`.
+    pub dlogits: &'a mut Buffer<f32>,
+    /// The sample's loss term.
+    pub term: &'a mut Buffer<f32>,
+    /// 1 when the sample's largest logit (ties to the lowest class) is its label's, else 0.
+    pub hit: &'a mut Buffer<u32>,
+}
+
+/// The cross-entropy of `logits` (`[classes, n]`) against `labels` (each < classes), with its
+/// gradient and the classification hits, into `out`.
 pub fn cross_entropy_on(
     device: &dyn Device,
     (classes, n): (usize, usize),
     logits: &Buffer<f32>,
     labels: &Buffer<u32>,
-    dlogits: &mut Buffer<f32>,
-    term: &mut Buffer<f32>,
+    out: CrossEntropyOut<'_>,
 ) -> Result<(), CudaError> {
+    let CrossEntropyOut { dlogits, term, hit } = out;
     need("logits", logits.len(), classes * n)?;
     need("dlogits", dlogits.len(), classes * n)?;
     need("labels", labels.len(), n)?;
     need("term", term.len(), n)?;
+    need("hit", hit.len(), n)?;
     let (k, n_i) = (
         i32::try_from(classes).map_err(|_| CudaError::Launch("classes".into()))?,
         i32::try_from(n).map_err(|_| CudaError::Launch("batch".into()))?,
@@ -169,7 +181,8 @@ pub fn cross_entropy_on(
         .buf(logits)
         .buf(labels)
         .buf(dlogits)
-        .buf(term);
+        .buf(term)
+        .buf(hit);
     // SAFETY: matches cross_entropy_f32's signature; lengths checked; the caller's labels are
     // below `classes` (the kernel indexes logits by them).
     unsafe { device.launch(KernelSource::Pointwise, "cross_entropy_f32", grid(n), args) }

@@ -41,6 +41,9 @@ pub enum KernelSource {
     Pointwise,
     /// `measure.cu`: the f64 reductions of a gradient measurement.
     Measure,
+    /// `batch.cu`: mini-batch indices and the batch gathered from a device-resident set (with
+    /// `philox.cuh`).
+    Batch,
 }
 
 mod table {
@@ -60,13 +63,14 @@ fn text(file: &str) -> &'static str {
         "batchnorm.cu" => include_str!("../../cuda/batchnorm.cu"),
         "pointwise.cu" => include_str!("../../cuda/pointwise.cu"),
         "measure.cu" => include_str!("../../cuda/measure.cu"),
+        "batch.cu" => include_str!("../../cuda/batch.cu"),
         _ => "",
     }
 }
 
 impl KernelSource {
     /// Every kernel source.
-    pub const ALL: [KernelSource; 8] = [
+    pub const ALL: [KernelSource; 9] = [
         Self::Isotropic,
         Self::Nearest,
         Self::SiUpdate,
@@ -75,6 +79,7 @@ impl KernelSource {
         Self::BatchNorm,
         Self::Pointwise,
         Self::Measure,
+        Self::Batch,
     ];
 
     /// The file name under `kernels/cuda/`.
@@ -88,6 +93,7 @@ impl KernelSource {
             Self::BatchNorm => "batchnorm.cu",
             Self::Pointwise => "pointwise.cu",
             Self::Measure => "measure.cu",
+            Self::Batch => "batch.cu",
         }
     }
 
@@ -120,7 +126,12 @@ impl KernelSource {
             Self::SiUpdate => &["si_norm_sq", "si_step", "si_project"],
             Self::Gemm => &["gemm_f32"],
             Self::Im2col => &["im2col_f32", "col2im_f32"],
-            Self::BatchNorm => &["bn_forward_f32", "bn_backward_f32"],
+            Self::BatchNorm => &[
+                "bn_forward_f32",
+                "bn_backward_f32",
+                "bn_apply_f32",
+                "bn_running_f64",
+            ],
             Self::Pointwise => &[
                 "relu_forward_f32",
                 "relu_backward_f32",
@@ -132,6 +143,7 @@ impl KernelSource {
                 "avgpool_backward_f32",
             ],
             Self::Measure => &["axpy_f64", "norm_sq_f64", "sq_distance_f64"],
+            Self::Batch => &["batch_indices_u32", "gather_batch_f32"],
         }
     }
 }

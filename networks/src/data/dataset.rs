@@ -52,14 +52,25 @@ impl Dataset {
         self.labels.is_empty()
     }
 
+    /// The per-channel map from a pixel to the network's input, `x = pixel·scale − shift`
+    /// (`(pixel/255 − mean)/std`, evaluated in f64 as written), as `(scales, shifts)`: the one
+    /// definition of the normalisation, for the host batches and the device's.
+    pub fn affine(&self) -> (Vec<f64>, Vec<f64>) {
+        self.std
+            .iter()
+            .zip(&self.mean)
+            .map(|(s, m)| (1.0 / (255.0 * s), m / s))
+            .unzip()
+    }
+
     /// Normalised images `idx` as a CNHW batch, with their labels. Indices must be `< len()`
     /// (the sampler guarantees it).
     pub fn batch<T: Real>(&self, idx: &[usize]) -> (Act<T>, Vec<u8>) {
         let plane = self.h * self.w;
         let mut x = Act::zeros(self.c, idx.len(), self.h, self.w);
+        let (scales, shifts) = self.affine();
         for c in 0..self.c {
-            let scale = 1.0 / (255.0 * self.std[c]);
-            let shift = self.mean[c] / self.std[c];
+            let (scale, shift) = (scales[c], shifts[c]);
             for (j, &i) in idx.iter().enumerate() {
                 let src = &self.pixels[(i * self.c + c) * plane..][..plane];
                 let dst = &mut x.data[(c * idx.len() + j) * plane..][..plane];

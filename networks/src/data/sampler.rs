@@ -10,6 +10,7 @@ use sweep_kernels::rng::{Stream, counter, philox_key, philox4x32_10};
 /// Draws batches of `batch` indices below `n` from a seed.
 #[derive(Clone, Copy, Debug)]
 pub struct BatchSampler {
+    seed: u64,
     key: [u32; 2],
     n: usize,
     batch: usize,
@@ -19,10 +20,21 @@ impl BatchSampler {
     /// A sampler over `n` items (`n ≤ 2³²`).
     pub fn new(seed: u64, n: usize, batch: usize) -> Self {
         Self {
+            seed,
             key: philox_key(seed),
             n,
             batch,
         }
+    }
+
+    /// The data seed the indices are keyed by.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Items drawn from.
+    pub fn items(&self) -> usize {
+        self.n
     }
 
     /// Batch size.

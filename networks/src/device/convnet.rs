@@ -4,12 +4,12 @@
 
 use sweep_kernels::cuda::{Buffer, CudaError, Device};
 
-use super::DeviceAct;
 use super::conv::{conv_backward_on, conv_forward_on};
 use super::layers::{
-    DeviceBn, DeviceHead, bn_backward_dev, bn_forward_dev, maxpool_backward_dev,
+    DeviceBn, DeviceBnMode, DeviceHead, bn_backward_dev, bn_forward_dev, maxpool_backward_dev,
     maxpool_forward_dev, relu_backward_dev, relu_forward_dev,
 };
+use super::{DeviceAct, DeviceBatch, PassOut};
 use crate::models::{Architecture, Network};
 
 /// What a stage keeps for the backward pass (its input is `x` or the previous stage's output).
@@ -21,17 +21,18 @@ struct Stage {
     out: Option<DeviceAct>,
 }
 
-/// The mean cross-entropy of ConvNet `net` with per-convolution weights `weights` on the batch
-/// `(x, labels)`, and with `grads` its gradient, convolution for convolution, on `device`.
+/// The mean cross-entropy of ConvNet `net` with per-convolution weights `weights` on `batch`
+/// (BatchNorm in `mode`), and with `grads` its gradient, convolution for convolution, on `device`.
 pub fn convnet_pass_on(
     device: &dyn Device,
     net: &Network<f32>,
     head: &DeviceHead,
     weights: &[Buffer<f32>],
-    x: &DeviceAct,
-    labels: &[u8],
+    batch: &DeviceBatch,
+    mode: &mut DeviceBnMode<'_>,
     grads: Option<&mut [Buffer<f32>]>,
-) -> Result<f32, CudaError> {
+) -> Result<PassOut, CudaError> {
+    let x = &batch.x;
     if !matches!(net.arch(), Architecture::ConvNet { .. }) || weights.len() != net.convs().len() {
         return Err(CudaError::Launch(
             "a ConvNet and its convolutions' weights".into(),
@@ -42,7 +43,7 @@ pub fn convnet_pass_on(
     for (i, cv) in net.convs().iter().enumerate() {
         let input = stages.last().and_then(|s| s.out.as_ref()).unwrap_or(x);
         let a = conv_forward_on(device, cv, input, &weights[i])?;
-        let bn = bn_forward_dev(device, &a, eps)?;
+        let bn = bn_forward_dev(device, &a, eps, mode)?;
         let relu = relu_forward_dev(device, &bn.y)?;
         let (out, pool) = if i == 0 {
             // The unpooled stage passes its ReLU output on and keeps it for the backward pass:
@@ -64,9 +65,13 @@ pub fn convnet_pass_on(
         .and_then(|s| s.out.take())
         .ok_or_else(|| CudaError::Launch("a ConvNet without convolutions".into()))?;
     let (feat, arg4) = maxpool_forward_dev(device, &h, 4)?;
-    let pass = head.forward(device, &feat, labels)?;
+    let pass = head.forward(device, &feat, &batch.labels)?;
+    let out = PassOut {
+        loss: pass.loss,
+        correct: pass.correct,
+    };
     let Some(grads) = grads else {
-        return Ok(pass.loss);
+        return Ok(out);
     };
     let dfeat = head.backward(device, &feat, &pass)?;
     let mut dh = maxpool_backward_dev(device, &h, 4, &arg4, &dfeat)?;
@@ -98,5 +103,5 @@ pub fn convnet_pass_on(
             &mut grads[i],
         )?;
     }
-    Ok(pass.loss)
+    Ok(out)
 }

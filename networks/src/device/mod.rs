@@ -3,40 +3,153 @@
 //! `sweep_kernels::cuda::tensor` the way the CPU layer is built from its host routines, so that the
 //! two compute the same thing in the same layouts and the CPU layer is the device layer's oracle.
 //! It runs on a GPU or on the CPU execution of the kernels (`CudaOnCpu`), which is how it is tested.
+//! The training set lives on the device ([`DeviceSet`]) and batches are gathered there
+//! ([`DeviceBatch`]), so a step or a measurement moves only scalars across the bus.
 
 mod conv;
 mod convnet;
 pub mod layers;
+pub mod measure;
 mod resnet18;
 mod trainer;
 
 pub use conv::{conv_backward_on, conv_forward_on};
 pub use convnet::convnet_pass_on;
 pub use resnet18::resnet18_pass_on;
-pub use trainer::DeviceTrainer;
+pub use trainer::{AtWeights, DeviceTrainError, DeviceTrainer};
 
-use layers::DeviceHead;
+use layers::{DeviceBnMode, DeviceHead, DeviceLabels};
 
 use crate::models::{Architecture, Network};
 
-/// One pass of `net` (either model) on `device`: the mean loss, and with `grads` its gradient
-/// per convolution.
+/// What a pass returns: the mean loss and the samples classified correctly.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PassOut {
+    /// Mean cross-entropy (f32, summed in sample order as the CPU does).
+    pub loss: f32,
+    /// Samples whose largest logit is their label's.
+    pub correct: usize,
+}
+
+/// One pass of `net` (either model) on `device` over `batch`, BatchNorm in `mode`: the mean loss,
+/// and with `grads` its gradient per convolution.
+#[allow(clippy::too_many_arguments)]
 pub fn pass_on(
     device: &dyn Device,
     net: &Network<f32>,
     head: &DeviceHead,
     weights: &[Buffer<f32>],
-    x: &DeviceAct,
-    labels: &[u8],
+    batch: &DeviceBatch,
+    mode: &mut DeviceBnMode<'_>,
     grads: Option<&mut [Buffer<f32>]>,
-) -> Result<f32, CudaError> {
+) -> Result<PassOut, CudaError> {
     match net.arch() {
         Architecture::ConvNet { .. } => {
-            convnet_pass_on(device, net, head, weights, x, labels, grads)
+            convnet_pass_on(device, net, head, weights, batch, mode, grads)
         }
         Architecture::ResNet18 { .. } => {
-            resnet18_pass_on(device, net, head, weights, x, labels, grads)
+            resnet18_pass_on(device, net, head, weights, batch, mode, grads)
         }
+    }
+}
+
+/// A batch on the device: its images (CNHW) and labels.
+#[derive(Debug)]
+pub struct DeviceBatch {
+    /// The images.
+    pub x: DeviceAct,
+    /// Their labels.
+    pub labels: DeviceLabels,
+}
+
+impl DeviceBatch {
+    /// `(x, labels)` copied to `device`, refusing a label not below `classes`.
+    pub fn upload(
+        device: &dyn Device,
+        x: &Act<f32>,
+        labels: &[u8],
+        classes: usize,
+    ) -> Result<Self, CudaError> {
+        if labels.len() != x.n {
+            return Err(CudaError::Launch(format!(
+                "{} labels for {} images",
+                labels.len(),
+                x.n
+            )));
+        }
+        Ok(Self {
+            x: DeviceAct::upload(device, x)?,
+            labels: DeviceLabels::upload(device, labels, classes)?,
+        })
+    }
+
+    /// Images `idx` of `set` (the CPU's `Dataset::batch`, bit for bit), gathered on the device.
+    pub fn gather(
+        device: &dyn Device,
+        set: &DeviceSet,
+        idx: &Buffer<u32>,
+    ) -> Result<Self, CudaError> {
+        let n = idx.len();
+        let mut x = DeviceAct::zeros(device, (set.images.channels(), n, set.h, set.w))?;
+        let mut labels = device.zeros::<u32>(n)?;
+        gather_batch_on(device, &set.images, idx, &mut x.data, &mut labels)?;
+        Ok(Self {
+            x,
+            labels: DeviceLabels::gathered(labels, set.images.classes()),
+        })
+    }
+}
+
+/// A data set kept on the device (raw pixels, labels, the normalisation), where the batches of a
+/// training run and the chunks of its measurements are gathered.
+#[derive(Debug)]
+pub struct DeviceSet {
+    /// The images.
+    pub images: DeviceImages,
+    /// Image height.
+    pub h: usize,
+    /// Image width.
+    pub w: usize,
+}
+
+impl DeviceSet {
+    /// `data` copied to `device`.
+    pub fn upload(device: &dyn Device, data: &Dataset) -> Result<Self, CudaError> {
+        let (scale, shift) = data.affine();
+        Ok(Self {
+            images: DeviceImages::upload(
+                device,
+                &data.pixels,
+                &data.labels,
+                (data.c, data.h * data.w),
+                data.classes,
+                (&scale, &shift),
+            )?,
+            h: data.h,
+            w: data.w,
+        })
+    }
+
+    /// Images held.
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// Images `range` (below `len()`), gathered as one batch.
+    pub fn range(
+        &self,
+        device: &dyn Device,
+        range: std::ops::Range<usize>,
+    ) -> Result<DeviceBatch, CudaError> {
+        let idx: Vec<u32> = range
+            .map(|i| u32::try_from(i).map_err(|_| CudaError::Launch(format!("image {i}"))))
+            .collect::<Result<_, _>>()?;
+        DeviceBatch::gather(device, self, &device.upload(&idx)?)
     }
 }
 
@@ -72,7 +185,7 @@ pub fn download_weights(
 }
 
 /// The mean cross-entropy of `net` at weights `si` on `(x, labels)` and its gradient, on `device`
-/// (copies in and out: for tests).
+/// (training-mode BatchNorm; copies in and out: for tests).
 pub fn loss_grad_on(
     device: &dyn Device,
     net: &Network<f32>,
@@ -87,13 +200,23 @@ pub fn loss_grad_on(
         .iter()
         .map(|w| device.zeros(w.len()))
         .collect::<Result<_, _>>()?;
-    let x = DeviceAct::upload(device, x)?;
-    let loss = pass_on(device, net, &head, &weights, &x, labels, Some(&mut grads))?;
-    Ok((loss, download_weights(device, net, &grads)?))
+    let batch = DeviceBatch::upload(device, x, labels, net.head().classes)?;
+    let out = pass_on(
+        device,
+        net,
+        &head,
+        &weights,
+        &batch,
+        &mut DeviceBnMode::Batch,
+        Some(&mut grads),
+    )?;
+    Ok((out.loss, download_weights(device, net, &grads)?))
 }
 
+use sweep_kernels::cuda::batch::{DeviceImages, gather_batch_on};
 use sweep_kernels::cuda::{Buffer, CudaError, Device};
 
+use crate::data::Dataset;
 use crate::tensor::Act;
 
 /// A batch of feature maps on a device, `[C, N, H, W]` as [`Act`].

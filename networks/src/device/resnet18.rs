@@ -5,12 +5,12 @@
 
 use sweep_kernels::cuda::{Buffer, CudaError, Device};
 
-use super::DeviceAct;
 use super::conv::{conv_backward_on, conv_forward_on};
 use super::layers::{
-    DeviceBn, DeviceHead, add_dev, avgpool_backward_dev, avgpool_forward_dev, bn_backward_dev,
-    bn_forward_dev, relu_backward_dev, relu_forward_dev,
+    DeviceBn, DeviceBnMode, DeviceHead, add_dev, avgpool_backward_dev, avgpool_forward_dev,
+    bn_backward_dev, bn_forward_dev, relu_backward_dev, relu_forward_dev,
 };
+use super::{DeviceAct, DeviceBatch, PassOut};
 use crate::models::{Architecture, Network};
 
 struct Block {
@@ -22,17 +22,18 @@ struct Block {
     first: usize,
 }
 
-/// The mean cross-entropy of ResNet-18 `net` with per-convolution weights `w` on `(x, labels)`,
-/// and with `grads` its gradient, convolution for convolution, on `device`.
+/// The mean cross-entropy of ResNet-18 `net` with per-convolution weights `w` on `batch`
+/// (BatchNorm in `mode`), and with `grads` its gradient, convolution for convolution, on `device`.
 pub fn resnet18_pass_on(
     device: &dyn Device,
     net: &Network<f32>,
     head: &DeviceHead,
     w: &[Buffer<f32>],
-    input: &DeviceAct,
-    labels: &[u8],
+    batch: &DeviceBatch,
+    mode: &mut DeviceBnMode<'_>,
     grads: Option<&mut [Buffer<f32>]>,
-) -> Result<f32, CudaError> {
+) -> Result<PassOut, CudaError> {
+    let input = &batch.x;
     let Architecture::ResNet18 { k } = net.arch() else {
         return Err(CudaError::Launch("not a ResNet-18".into()));
     };
@@ -48,14 +49,14 @@ pub fn resnet18_pass_on(
     let mut idx = 1;
     for (c_in, c_out, stride) in crate::models::resnet18::blocks(k) {
         let shortcut = stride != 1 || c_in != c_out;
-        let bn1 = bn_forward_dev(device, &h, eps)?;
+        let bn1 = bn_forward_dev(device, &h, eps, mode)?;
         let o1 = relu_forward_dev(device, &bn1.y)?;
         let t = conv_forward_on(device, &convs[idx], &o1, &w[idx])?;
-        let bn2 = bn_forward_dev(device, &t, eps)?;
+        let bn2 = bn_forward_dev(device, &t, eps, mode)?;
         let u = relu_forward_dev(device, &bn2.y)?;
         let mut out = conv_forward_on(device, &convs[idx + 1], &u, &w[idx + 1])?;
         let bn_sc = if shortcut {
-            let bs = bn_forward_dev(device, &o1, eps)?;
+            let bs = bn_forward_dev(device, &o1, eps, mode)?;
             let s = conv_forward_on(device, &convs[idx + 2], &bs.y, &w[idx + 2])?;
             add_dev(device, &mut out, &s)?;
             Some(bs)
@@ -74,12 +75,16 @@ pub fn resnet18_pass_on(
         idx += if shortcut { 3 } else { 2 };
         h = out;
     }
-    let bnf = bn_forward_dev(device, &h, eps)?;
+    let bnf = bn_forward_dev(device, &h, eps, mode)?;
     let r = relu_forward_dev(device, &bnf.y)?;
     let feat = avgpool_forward_dev(device, &r, 4)?;
-    let pass = head.forward(device, &feat, labels)?;
+    let pass = head.forward(device, &feat, &batch.labels)?;
+    let out = PassOut {
+        loss: pass.loss,
+        correct: pass.correct,
+    };
     let Some(grads) = grads else {
-        return Ok(pass.loss);
+        return Ok(out);
     };
     let dfeat = head.backward(device, &feat, &pass)?;
     let dr = avgpool_backward_dev(device, &r, 4, &dfeat)?;
@@ -108,5 +113,5 @@ pub fn resnet18_pass_on(
         }
     }
     conv_grad(0, input, &dh)?;
-    Ok(pass.loss)
+    Ok(out)
 }

@@ -26,14 +26,17 @@
 //! also splits over the pool ([`crate::par`]). The result of a point depends only on its seed and
 //! hyperparameters, never on the thread count or the split.
 
+#[cfg(feature = "cuda")]
+mod on_device;
 mod point;
 mod summary;
+mod training;
 
 use rayon::prelude::*;
 use sweep_kernels::driver::BatchProgress;
 use sweep_kernels::isotropic::{ChainPoint, EntropySchedule, Schedule};
 use sweep_kernels::observer::BatchObserver;
-use sweep_kernels::{KernelError, PointSummary};
+use sweep_kernels::{Backend, KernelError, PointSummary};
 use sweep_theory::Protocol;
 
 use crate::data::Dataset;
@@ -131,15 +134,32 @@ struct NetworkRun<'a> {
     test: Option<&'a Dataset>,
 }
 
-/// Trains every point of `batch` on `data` and returns one summary per point, in the order given.
-/// With a `test` set, each entropy estimate also evaluates it in evaluation mode (BatchNorm by the
-/// running statistics, PyTorch's momentum 0.1), giving `test_loss` and `test_accuracy`. As in the
-/// paper's code, the running statistics learn from every training-mode pass: the steps, and each
-/// measurement's full-batch chunks (before the test evaluation) and fresh mini-batches (after).
+/// Trains every point of `batch` on `data` on the CPU and returns one summary per point, in the
+/// order given ([`run_network_on`] with [`Backend::Cpu`]).
+pub fn run_network(
+    batch: &NetworkBatch,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    observer: &dyn BatchObserver,
+) -> Result<Vec<PointSummary>, KernelError> {
+    run_network_on(Backend::Cpu, batch, data, test, observer)
+}
+
+/// Trains every point of `batch` on `data` on `backend` and returns one summary per point, in the
+/// order given. With a `test` set, each entropy estimate also evaluates it in evaluation mode
+/// (BatchNorm by the running statistics, PyTorch's momentum 0.1), giving `test_loss` and
+/// `test_accuracy`. As in the paper's code, the running statistics learn from every
+/// training-mode pass: the steps, and each measurement's full-batch chunks (before the test
+/// evaluation) and fresh mini-batches (after).
+///
+/// On a CUDA device the data sets are copied there once and shared by the points, each of which
+/// trains there ([`crate::device`]); the summaries are the CPU's within f32 rounding of the
+/// passes (bit for bit the same batch stream).
 ///
 /// Runs on the current rayon pool (install one to bound the threads). Series rows and progress go
 /// to `observer`; `observer.cancelled()` is polled every few steps.
-pub fn run_network(
+pub fn run_network_on(
+    backend: Backend,
     batch: &NetworkBatch,
     data: &Dataset,
     test: Option<&Dataset>,
@@ -155,15 +175,37 @@ pub fn run_network(
         ));
     }
     let run = NetworkRun { batch, data, test };
+    match backend {
+        Backend::Cpu => run_points(&run, point::Place::Cpu, observer),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda(device) => {
+            let sets = on_device::DeviceSets::upload(device, &run)?;
+            run_points(&run, point::Place::Device(device, &sets), observer)
+        }
+        #[cfg(not(feature = "cuda"))]
+        Backend::Cuda(_) => Err(KernelError::invalid(
+            "execution.backend",
+            "this build of sweep-nn trains networks on the CPU only (build with --features cuda)",
+        )),
+    }
+}
+
+/// Every point of `run` at `place`, in parallel on the current pool.
+fn run_points(
+    run: &NetworkRun<'_>,
+    place: point::Place<'_>,
+    observer: &dyn BatchObserver,
+) -> Result<Vec<PointSummary>, KernelError> {
+    let batch = run.batch;
     let progress = BatchProgress::new(batch.points.len() as u64 * batch.schedule.iterations);
     // With a point for every thread, each point's step runs on its own thread; with fewer
     // points, their steps split over the idle threads too (the result is the same).
     let serial = batch.points.len() >= rayon::current_num_threads();
     let train = |p: &ChainPoint| {
         if serial {
-            crate::par::serial(|| point::run_point(&run, p, &progress, observer))
+            crate::par::serial(|| point::run_point(run, place, p, &progress, observer))
         } else {
-            point::run_point(&run, p, &progress, observer)
+            point::run_point(run, place, p, &progress, observer)
         }
     };
     let results: Vec<Result<PointSummary, KernelError>> =

@@ -1,6 +1,7 @@
 //! One point of a network sweep from its initial weights to its summary, as a backend of the
 //! chain driver ([`sweep_kernels::driver`], which keeps the entropy queue, the estimates and the
-//! series rows): the training loop, the stationary-window sums and the measurements.
+//! series rows): the training loop, the stationary-window sums and the measurements, over a
+//! [`PointTraining`] (the CPU's or a device's).
 
 use std::collections::VecDeque;
 
@@ -14,21 +15,13 @@ use sweep_kernels::{KernelError, PointSummary};
 use sweep_theory::Protocol;
 
 use super::summary::{Measurement, TestEval, WindowSums, summarise};
+use super::training::{CpuTraining, PointTraining, Stepped, net_error};
 use super::{HEAD_SEED, NetworkRun};
-use crate::data::BatchSampler;
-use crate::layers::BnStats;
 use crate::models::Network;
-use crate::train::{BnRecord, StepLog, TrainError, Trainer, Update, gradient_statistics_recording};
+use crate::train::{StepLog, Update};
 
-/// PyTorch's BatchNorm momentum for the running statistics evaluation mode uses.
-const BN_MOMENTUM: f64 = 0.1;
-/// Test images evaluated per forward pass (evaluation mode makes the chunking irrelevant).
-const TEST_CHUNK: usize = 1024;
 /// Steps between cancellation polls and progress reports.
 const POLL_EVERY: u64 = 8;
-/// Measurement mini-batches are drawn at sampler iterations from here on, which training
-/// (iterations below 2⁶³) never reaches; measurement `k` uses `[MEASURE_BASE + k·M, … + M)`.
-const MEASURE_BASE: u64 = 1 << 63;
 
 /// The protocol's update at this point.
 pub(super) fn update_of(protocol: Protocol, p: &ChainPoint) -> Update {
@@ -48,13 +41,26 @@ pub(super) fn update_of(protocol: Protocol, p: &ChainPoint) -> Update {
     }
 }
 
-fn net_error(e: impl std::fmt::Display) -> KernelError {
-    KernelError::invalid("workload", e.to_string())
+/// Where a point trains.
+#[derive(Clone, Copy)]
+pub(super) enum Place<'a> {
+    /// On the CPU.
+    Cpu,
+    /// On a device, with the run's data sets there.
+    #[cfg(feature = "cuda")]
+    Device(
+        &'a dyn sweep_kernels::cuda::Device,
+        &'a super::on_device::DeviceSets,
+    ),
+    #[cfg(not(feature = "cuda"))]
+    #[allow(dead_code)]
+    Never(std::marker::PhantomData<&'a ()>),
 }
 
 /// Trains point `p` through the chain driver and summarises it.
 pub(super) fn run_point(
     run: &NetworkRun<'_>,
+    place: Place<'_>,
     p: &ChainPoint,
     progress: &BatchProgress,
     observer: &dyn BatchObserver,
@@ -73,18 +79,40 @@ pub(super) fn run_point(
         b.head_norm,
     )
     .map_err(net_error)?;
-    let sampler = BatchSampler::new(p.seed, data.len(), b.batch_size);
-    let mut trainer = Trainer::new(&net, data, sampler, si);
-    if run.test.is_some() {
-        trainer = trainer.track_running_stats(BN_MOMENTUM);
+    match place {
+        Place::Cpu => train(
+            run,
+            &net,
+            CpuTraining::new(run, &net, p, si),
+            p,
+            progress,
+            observer,
+        ),
+        #[cfg(feature = "cuda")]
+        Place::Device(device, sets) => {
+            let training = super::on_device::DeviceTraining::new(device, run, sets, &net, p, si)?;
+            train(run, &net, training, p, progress, observer)
+        }
+        #[cfg(not(feature = "cuda"))]
+        Place::Never(_) => Err(KernelError::invalid("backend", "no device in this build")),
     }
+}
+
+fn train<T: PointTraining>(
+    run: &NetworkRun<'_>,
+    net: &Network<f32>,
+    training: T,
+    p: &ChainPoint,
+    progress: &BatchProgress,
+    observer: &dyn BatchObserver,
+) -> Result<PointSummary, KernelError> {
+    let b = run.batch;
     let window = Window::new(b.schedule.iterations, b.schedule.average_last);
     let chain = NetworkChain {
         run,
-        net: &net,
         point: std::slice::from_ref(p),
         dim: net.dim(),
-        trainer,
+        training,
         update: update_of(b.protocol, p),
         window,
         sums: vec![WindowSums::default(); window.batches()],
@@ -114,12 +142,11 @@ pub(super) fn run_point(
 /// One point in training: the driver's backend for networks. Each segment ends at the driver's
 /// next event, at the next in-window gradient measurement, or after [`POLL_EVERY`] steps, so every
 /// event is a segment's last step, where the measurements and the test evaluation happen.
-struct NetworkChain<'a> {
+struct NetworkChain<'a, T> {
     run: &'a NetworkRun<'a>,
-    net: &'a Network<f32>,
     point: &'a [ChainPoint],
     dim: usize,
-    trainer: Trainer<'a, f32>,
+    training: T,
     update: Update,
     window: Window,
     sums: Vec<WindowSums>,
@@ -138,7 +165,7 @@ struct NetworkChain<'a> {
     diverged_at: Option<u64>,
 }
 
-impl NetworkChain<'_> {
+impl<T: PointTraining> NetworkChain<'_, T> {
     /// Whether a gradient measurement is due after step `done`: at every entropy estimate
     /// iteration, every `measure_every` inside the window, and at every series row of the
     /// paper's schedule.
@@ -156,43 +183,33 @@ impl NetworkChain<'_> {
     /// running statistics, so they are computed first and folded in order.
     fn at_event(&mut self, done: u64, r: f64, events: &Events) -> Result<(), KernelError> {
         let b = self.run.batch;
-        let mut later_passes = Vec::new();
         if self.measures_at(done, events) {
-            let measured = measure_at(
-                self.run,
-                self.net,
-                self.trainer.weights(),
-                r,
-                &self.point[0],
-                self.measured,
-            )?;
-            let Some((m, bn)) = measured else {
+            let Some(m) = self.training.measure(r, self.measured)? else {
                 self.diverged_at = Some(done);
                 return Ok(());
             };
             self.measured += 1;
-            self.trainer.absorb_running_stats(&bn.chunks);
-            later_passes = bn.batches;
             self.measured_now = Some(m);
             if let Some(k) = self.window.batch_of(done) {
                 self.measurements.push((k, m));
             }
         }
         if events.estimates_at(done)
-            && let (Some(test), Some(stats)) = (self.run.test, self.trainer.running_stats())
+            && let Some(test) = self.training.evaluate()?
         {
-            self.tests
-                .push_back(evaluate(self.net, self.trainer.weights(), test, stats)?);
+            self.tests.push_back(test);
             if self.tests.len() > b.entropy.average_last {
                 self.tests.pop_front();
             }
         }
-        self.trainer.absorb_running_stats(&later_passes);
-        Ok(())
+        if events.pushes_at(done) {
+            self.training.refresh_weights()?;
+        }
+        self.training.settle()
     }
 }
 
-impl Chains for NetworkChain<'_> {
+impl<T: PointTraining> Chains for NetworkChain<'_, T> {
     fn points(&self) -> &[ChainPoint] {
         self.point
     }
@@ -219,14 +236,13 @@ impl Chains for NetworkChain<'_> {
             if self.diverged_at.is_some() {
                 break;
             }
-            let log = match self.trainer.step(self.update) {
-                Ok(log) => log,
-                Err(TrainError::NonFinite { iteration }) => {
+            let log = match self.training.step(self.update)? {
+                Stepped::Log(log) => log,
+                Stepped::Diverged { iteration } => {
                     // `iteration` is the step's 0-based index: it ends iteration + 1.
                     self.diverged_at = Some(iteration + 1);
                     break;
                 }
-                Err(TrainError::Net(e)) => return Err(net_error(e)),
             };
             let done = t + 1;
             self.t = done;
@@ -267,7 +283,7 @@ impl Chains for NetworkChain<'_> {
     fn direction(&self, _t: u64, _c: usize, out: &mut [f64]) -> f64 {
         let r = self.last.map_or(f64::NAN, |l| l.norm);
         out.iter_mut()
-            .zip(self.trainer.weights())
+            .zip(self.training.weights())
             .for_each(|(u, &x)| *u = f64::from(x) / r);
         r
     }
@@ -299,66 +315,4 @@ impl Chains for NetworkChain<'_> {
             wall_seconds,
         )])
     }
-}
-
-/// Loss and accuracy on `test` in evaluation mode with the running statistics `stats`.
-fn evaluate(
-    net: &Network<f32>,
-    w: &[f32],
-    test: &crate::data::Dataset,
-    stats: &[BnStats],
-) -> Result<TestEval, KernelError> {
-    let all: Vec<usize> = (0..test.len()).collect();
-    let (mut loss, mut correct) = (0.0, 0usize);
-    for idx in all.chunks(TEST_CHUNK) {
-        let (x, labels) = test.batch::<f32>(idx);
-        let e = net.evaluate(w, &x, &labels, stats).map_err(net_error)?;
-        loss += e.loss * idx.len() as f64;
-        correct += e.correct;
-    }
-    let n = test.len() as f64;
-    Ok(TestEval {
-        loss: loss / n,
-        accuracy: correct as f64 / n,
-    })
-}
-
-/// Gradient measurement number `k` at weights `w`, with its passes' BatchNorm statistics; `None`
-/// when the network's loss or gradient is no longer finite there. SPEC §7.3 rescales to the unit
-/// sphere by the queue's mean radius r̄; this uses ‖w‖ of the measured point itself, which by scale invariance gives tr Σ and ‖∇L‖²
-/// at w/‖w‖ exactly (the two differ by the radius fluctuation, well under 1 %), and needs no full
-/// queue. On the fixed sphere ‖w‖ is the nominal r up to rounding. `r` is ‖w‖ (the step's).
-fn measure_at(
-    run: &NetworkRun<'_>,
-    net: &Network<f32>,
-    w: &[f32],
-    r: f64,
-    p: &ChainPoint,
-    k: u64,
-) -> Result<Option<(Measurement, BnRecord)>, KernelError> {
-    let b = run.batch;
-    let sampler = BatchSampler::new(p.seed, run.data.len(), b.batch_size);
-    let m = b.grad_samples as u64;
-    // The passes' BatchNorm statistics come with the measurement; they only matter (and are
-    // only folded in) when the trainer keeps running statistics for a test set.
-    let measured = gradient_statistics_recording(
-        net,
-        run.data,
-        w,
-        crate::train::measure::FULL_BATCH_CHUNK,
-        &sampler,
-        MEASURE_BASE + k * m,
-        b.grad_samples,
-    );
-    let (stats, bn) = match measured {
-        Ok(s) => s,
-        Err(TrainError::NonFinite { .. }) => return Ok(None),
-        Err(TrainError::Net(e)) => return Err(net_error(e)),
-    };
-    let measurement = Measurement {
-        full_loss: stats.full_loss,
-        trace_sigma: stats.trace_sigma(r),
-        full_grad_sq: stats.full_grad_norm * stats.full_grad_norm * r * r,
-    };
-    Ok(Some((measurement, bn)))
 }
