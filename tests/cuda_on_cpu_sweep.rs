@@ -138,3 +138,75 @@ fn sweeps_on_cuda_on_cpu_equal_the_cpu_backend_bit_for_bit() {
         assert_eq!(sa, sb, "{protocol}: series rows");
     }
 }
+
+/// A network sweep through `sweepctl run --backend cuda` on the cuda-on-cpu device: ConvNet(1)
+/// on generated images at a rate of 1e-6 (where the device and CPU trajectories do not part:
+/// sweep-nn's tests say why), every point done, the `backend` column saying `cuda-on-cpu`, and
+/// the stationary loss, radius and entropy within 1e-4 relative of `--backend cpu`'s.
+#[test]
+fn a_network_sweep_runs_on_cuda_on_cpu_through_sweepctl() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("convnet.toml");
+    std::fs::write(
+        &path,
+        r#"version = 1
+name = "convnet-cuda-on-cpu"
+seed = 11
+
+[workload]
+kind = "convnet"
+width = 1
+dataset = "synthetic"
+batch_size = 4
+samples_per_label = 2
+grad_samples = 2
+measure_every = 10
+
+[protocol]
+kind = "fixed_elr"
+
+[grid]
+elr = [1e-6]
+wd = [0.1, 0.2]
+
+[schedule]
+iterations = 60
+log_every = 10
+average_last = 30
+
+[entropy]
+queue = 4
+every = 5
+log_every = 30
+average_last = 1
+
+[execution]
+points_per_task = 2
+"#,
+    )
+    .unwrap();
+    let (cpu, cuda) = (dir.path().join("cpu"), dir.path().join("cuda"));
+    run(&path, &cpu, "cpu");
+    run(&path, &cuda, "cuda");
+    let a = sweep_results::read_results(cpu.join("results.parquet")).unwrap();
+    let b = sweep_results::read_results(cuda.join("results.parquet")).unwrap();
+    assert_eq!((a.len(), b.len()), (2, 2));
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            (x.backend.as_str(), y.backend.as_str()),
+            ("cpu", "cuda-on-cpu")
+        );
+        assert_eq!(y.status, sweep_results::Status::Done, "{:?}", y.error);
+        for (what, p, q) in [
+            ("loss_mean", x.loss_mean, y.loss_mean),
+            ("radius_mean", x.radius_mean, y.radius_mean),
+            ("entropy", x.entropy, y.entropy),
+        ] {
+            let (p, q) = (p.unwrap(), q.unwrap());
+            assert!(
+                (p - q).abs() <= 1e-4 * p.abs(),
+                "{what}: cpu {p}, cuda-on-cpu {q}"
+            );
+        }
+    }
+}

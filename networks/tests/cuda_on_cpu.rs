@@ -307,6 +307,7 @@ fn gpu_passes_and_steps_follow_the_cpu() {
         "resnet18",
     );
     steps_follow_the_cpu_trainer(&gpu);
+    measurements_follow_the_cpu(&gpu);
 }
 
 fn steps_follow_the_cpu_trainer(dev: &dyn Device) {
@@ -436,17 +437,20 @@ fn device_batches_are_the_cpu_samplers() {
 /// same correct count.
 #[test]
 fn device_measurements_follow_the_cpu() {
+    measurements_follow_the_cpu(&CudaOnCpu::default());
+}
+
+fn measurements_follow_the_cpu(dev: &dyn Device) {
     use sweep_nn::data::{BatchSampler, Dataset};
     use sweep_nn::device::measure::{evaluate_on, gradient_statistics_on};
     use sweep_nn::device::{DeviceSet, DeviceTrainer};
     use sweep_nn::models::{Architecture, Network};
     use sweep_nn::train::{Trainer, Update, gradient_statistics_recording};
-    let dev = CudaOnCpu::default();
     let data = Dataset::synthetic(23, 7);
     let test = Dataset::synthetic(9, 8);
     let (train_set, test_set) = (
-        DeviceSet::upload(&dev, &data).unwrap(),
-        DeviceSet::upload(&dev, &test).unwrap(),
+        DeviceSet::upload(dev, &data).unwrap(),
+        DeviceSet::upload(dev, &test).unwrap(),
     );
     for arch in [
         Architecture::ConvNet { c: 2 },
@@ -458,7 +462,7 @@ fn device_measurements_follow_the_cpu() {
         let update = Update::FixedElr { elr: 1e-3, wd: 0.1 };
         // Two steps so the running statistics exist, on both.
         let mut cpu = Trainer::new(&net, &data, sampler, si.clone()).track_running_stats(0.1);
-        let mut gpu = DeviceTrainer::new(&dev, &net, &train_set, sampler, &si)
+        let mut gpu = DeviceTrainer::new(dev, &net, &train_set, sampler, &si)
             .unwrap()
             .track_running_stats(0.1);
         for _ in 0..2 {
@@ -497,7 +501,7 @@ fn device_measurements_follow_the_cpu() {
             .zip(rec.chunks.iter().chain(&rec.batches))
         {
             for (c, g) in c.iter().zip(g) {
-                let g = g.download(&dev).unwrap();
+                let g = g.download(dev).unwrap();
                 assert_eq!(c.count, g.count);
                 for (x, y) in c.mean.iter().zip(&g.mean).chain(c.var.iter().zip(&g.var)) {
                     assert!(
@@ -518,7 +522,7 @@ fn device_measurements_follow_the_cpu() {
         let e = net
             .evaluate(cpu.weights(), &x, &labels, cpu.running_stats().unwrap())
             .unwrap();
-        let batch = test_set.range(&dev, 0..test.len()).unwrap();
+        let batch = test_set.range(dev, 0..test.len()).unwrap();
         let out = evaluate_on(gpu.at_weights(), &batch, gpu.running_stats().unwrap()).unwrap();
         close("test loss", e.loss, f64::from(out.loss));
         assert_eq!(e.correct, out.correct, "{arch:?} test hits");
