@@ -4,20 +4,11 @@
 //! gathered and normalised there ([`gather_batch_on`], the CPU's f64 expression rounded to f32),
 //! so a step moves nothing but the batch's loss across the bus.
 
-use super::device::{Args, Buffer, Device, Shape};
+use super::device::{Args, Buffer, Device};
 use super::error::CudaError;
+use super::pointwise::grid;
 use super::sources::KernelSource;
 use crate::rng::philox_key;
-
-const THREADS: u32 = 256;
-
-fn grid(total: usize) -> Shape {
-    Shape::linear(
-        total.div_ceil(THREADS as usize).clamp(1, 8192) as u32,
-        THREADS,
-        0,
-    )
-}
 
 fn launch_error(what: impl std::fmt::Display) -> CudaError {
     CudaError::Launch(what.to_string())
@@ -102,11 +93,6 @@ impl DeviceImages {
     /// Pixels per channel plane.
     pub fn plane(&self) -> usize {
         self.plane
-    }
-
-    /// Device bytes it occupies.
-    pub fn bytes(&self) -> usize {
-        self.pixels.len() + self.labels.len() + 16 * self.channels
     }
 }
 

@@ -10,7 +10,8 @@ use super::sources::KernelSource;
 
 const THREADS: u32 = 256;
 
-fn grid(total: usize) -> Shape {
+/// A grid-stride launch over `total` elements (at most 8192 blocks of 256 threads).
+pub(super) fn grid(total: usize) -> Shape {
     Shape::linear(
         total.div_ceil(THREADS as usize).clamp(1, 8192) as u32,
         THREADS,

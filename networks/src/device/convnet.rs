@@ -66,14 +66,11 @@ pub fn convnet_pass_on(
         .ok_or_else(|| CudaError::Launch("a ConvNet without convolutions".into()))?;
     let (feat, arg4) = maxpool_forward_dev(device, &h, 4)?;
     let pass = head.forward(device, &feat, &batch.labels)?;
-    let out = PassOut {
-        loss: pass.loss,
-        correct: pass.correct,
-    };
     let Some(grads) = grads else {
-        return Ok(out);
+        return Ok(pass.into());
     };
     let dfeat = head.backward(device, &feat, &pass)?;
+    let out = PassOut::from(pass);
     let mut dh = maxpool_backward_dev(device, &h, 4, &arg4, &dfeat)?;
     for i in (0..stages.len()).rev() {
         let st = &stages[i];

@@ -314,8 +314,8 @@ pub struct DeviceHead {
     features: usize,
 }
 
-/// The head's outputs for one batch: logits, dL/dlogits of the mean loss, the mean loss and the
-/// samples classified correctly.
+/// The head's outputs for one batch: logits, dL/dlogits of the mean loss, the mean loss and which
+/// samples are classified correctly.
 #[derive(Debug)]
 pub struct HeadPass {
     /// Logits `[classes, n]`.
@@ -324,8 +324,9 @@ pub struct HeadPass {
     pub dlogits: Buffer<f32>,
     /// Mean cross-entropy, summed in sample order in f32 as the CPU does.
     pub loss: f32,
-    /// Samples whose largest logit is their label's (ties to the lowest class).
-    pub correct: usize,
+    /// Per sample, 1 when its largest logit is its label's (ties to the lowest class): left on
+    /// the device, since only an evaluation counts them.
+    pub hits: Buffer<u32>,
 }
 
 impl DeviceHead {
@@ -397,16 +398,11 @@ impl DeviceHead {
             .download_all(&term)?
             .iter()
             .fold(0.0f32, |s, t| s + t);
-        let correct = device
-            .download_all(&hit)?
-            .iter()
-            .filter(|h| **h != 0)
-            .count();
         Ok(HeadPass {
             logits,
             dlogits,
             loss: total * (1.0 / n as f32),
-            correct,
+            hits: hit,
         })
     }
 

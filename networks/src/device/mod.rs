@@ -22,13 +22,33 @@ use layers::{DeviceBnMode, DeviceHead, DeviceLabels};
 
 use crate::models::{Architecture, Network};
 
-/// What a pass returns: the mean loss and the samples classified correctly.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What a pass returns: the mean loss, and on the device which samples it classified correctly.
+#[derive(Debug)]
 pub struct PassOut {
     /// Mean cross-entropy (f32, summed in sample order as the CPU does).
     pub loss: f32,
-    /// Samples whose largest logit is their label's.
-    pub correct: usize,
+    /// Per sample, 1 when its largest logit is its label's.
+    pub hits: Buffer<u32>,
+}
+
+impl PassOut {
+    /// Samples classified correctly (a copy from the device: for evaluations, not steps).
+    pub fn correct(&self, device: &dyn Device) -> Result<usize, CudaError> {
+        Ok(device
+            .download_all(&self.hits)?
+            .iter()
+            .filter(|h| **h != 0)
+            .count())
+    }
+}
+
+impl From<layers::HeadPass> for PassOut {
+    fn from(pass: layers::HeadPass) -> Self {
+        Self {
+            loss: pass.loss,
+            hits: pass.hits,
+        }
+    }
 }
 
 /// One pass of `net` (either model) on `device` over `batch`, BatchNorm in `mode`: the mean loss,

@@ -79,14 +79,11 @@ pub fn resnet18_pass_on(
     let r = relu_forward_dev(device, &bnf.y)?;
     let feat = avgpool_forward_dev(device, &r, 4)?;
     let pass = head.forward(device, &feat, &batch.labels)?;
-    let out = PassOut {
-        loss: pass.loss,
-        correct: pass.correct,
-    };
     let Some(grads) = grads else {
-        return Ok(out);
+        return Ok(pass.into());
     };
     let dfeat = head.backward(device, &feat, &pass)?;
+    let out = PassOut::from(pass);
     let dr = avgpool_backward_dev(device, &r, 4, &dfeat)?;
     let mut dh = bn_backward_dev(device, &bnf, &relu_backward_dev(device, &r, &dr)?)?;
     let mut conv_grad = |i: usize, x: &DeviceAct, dy: &DeviceAct| -> Result<DeviceAct, CudaError> {

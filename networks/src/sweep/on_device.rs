@@ -119,7 +119,10 @@ impl PointTraining for DeviceTraining<'_> {
         test_eval(test.len(), |range| {
             let batch = test.range(at.device, range).map_err(device_error)?;
             let out = evaluate_on(at, &batch, stats).map_err(net_error)?;
-            Ok((f64::from(out.loss), out.correct))
+            Ok((
+                f64::from(out.loss),
+                out.correct(at.device).map_err(device_error)?,
+            ))
         })
         .map(Some)
     }
